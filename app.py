@@ -1,0 +1,36 @@
+"""Haven's routing table: blueprints, middleware and the scheduled functions. Nothing else."""
+from chalice import Chalice
+
+from chalicelib.api import routing
+from chalicelib.api.clients import bp as clients_bp
+from chalicelib.api.ops import bp as ops_bp
+from chalicelib.api.providers import bp as providers_bp
+from chalicelib.api.public import bp as public_bp
+from chalicelib.api.rooms import bp as rooms_bp
+
+app = Chalice(app_name="haven")
+app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
+routing.register_middleware(app)
+for blueprint in (public_bp, clients_bp, providers_bp, ops_bp, rooms_bp):
+    app.register_blueprint(blueprint)
+
+
+@app.schedule("rate(5 minutes)", name="reminders")
+def reminders(event):
+    from chalicelib.sweeps import run
+
+    return run("reminders", event)
+
+
+@app.schedule("rate(5 minutes)", name="deadlines")
+def deadlines(event):
+    from chalicelib.sweeps import run
+
+    return run("deadlines", event)
+
+
+@app.schedule("cron(0 2 * * ? *)", name="discharges")
+def discharges(event):
+    from chalicelib.sweeps import run
+
+    return run("discharges", event)

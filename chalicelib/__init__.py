@@ -1,0 +1,1 @@
+"""Haven's application package (Chalice copies `chalicelib/` into every Lambda)."""

@@ -1,0 +1,1 @@
+"""The outside world: AWS services and other systems, behind small classes."""

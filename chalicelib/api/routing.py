@@ -1,0 +1,208 @@
+"""The one route decorator, the authentication middleware, error mapping and the OpenAPI document.
+
+Every route is declared with `route(...)`: its roles, request model and query model are
+recorded once, used to check and parse each request, and rendered into `/openapi.json`.
+Order of checks (SPEC §1): token (401) → role (403) → body/query (400) → the service (404/409/...).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib import wiring
+from chalicelib.clock import iso
+from chalicelib.errors import CODES, HavenError, Unauthorized, ValidationError, Forbidden
+from chalicelib.identity import CLIENT, OPS, PROVIDER
+from chalicelib.observability import logger, metrics
+
+PUBLIC = "public"  # no token needed
+SIGNED_IN = (CLIENT, PROVIDER, OPS)
+MEMBER = (CLIENT, PROVIDER)
+
+
+@dataclass
+class RouteSpec:
+    path: str
+    method: str
+    roles: Any
+    summary: str
+    body: Any = None
+    query: Any = None
+    status: int = 200
+    idempotent: bool = False
+    produces: str = "application/json"
+    path_params: list[str] = field(default_factory=list)
+
+
+ROUTES: dict[tuple[str, str], RouteSpec] = {}
+
+
+def _json_default(value: Any):
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(type(value).__name__)
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, default=_json_default, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def error_response(error: HavenError) -> Response:
+    return json_response(error.body(), error.status)
+
+
+def parse_json_body(raw: bytes | None) -> Any:
+    if raw in (None, b""):
+        raise ValidationError("A JSON body is required.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError("The body is not valid JSON.")
+
+
+def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
+          idempotent: bool = False, produces: str = "application/json", cors=True):
+    """Register a view. The view is called as `view(caller=..., body=..., query=..., **path_params)`
+    and returns a JSON-able value (or a chalice Response for HTML)."""
+    def decorate(view: Callable):
+        params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
+                                           idempotent, produces, params)
+
+        @bp.route(path, methods=[method], cors=cors, content_types=["application/json", "text/plain",
+                                                                     "application/x-www-form-urlencoded"])
+        @functools.wraps(view)
+        def handler(**path_args):
+            request = bp.current_request
+            caller = getattr(request, "haven_caller", None)
+            try:
+                if roles != PUBLIC and (caller is None or caller.role not in roles):
+                    raise Forbidden("Your role cannot use this route.")
+                kwargs = {}
+                if body is not None:
+                    kwargs["body"] = body.validate(parse_json_body(request.raw_body))
+                if query is not None:
+                    kwargs["query"] = query.validate(request.query_params or {})
+                if roles != PUBLIC:
+                    kwargs["caller"] = caller
+                result = view(**path_args, **kwargs)
+            except HavenError as error:
+                metrics.add_metric(name=f"Error_{error.code}", unit="Count", value=1)
+                logger.info("request refused", extra={"code": error.code, "status": error.status})
+                return error_response(error)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        return handler
+    return decorate
+
+
+def register_middleware(app) -> None:
+    @app.middleware("http")
+    def authenticate(event, get_response):
+        context = event.context or {}
+        correlation = (event.headers or {}).get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+        logger.set_correlation_id(correlation)
+        spec = ROUTES.get((context.get("resourcePath"), event.method))
+        logger.append_keys(route=f"{event.method} {context.get('resourcePath')}")
+        try:
+            if spec is not None and spec.roles != PUBLIC:
+                try:
+                    event.haven_caller = _authenticate(event.headers or {})
+                except HavenError as error:
+                    return error_response(error)
+                logger.append_keys(caller_id=event.haven_caller.id, role=event.haven_caller.role)
+            try:
+                response = get_response(event)
+            except Exception:  # never a bare 500 page: the envelope, and the traceback in the log
+                logger.exception("unhandled error")
+                response = error_response(HavenError("Something went wrong on our side; try again.",
+                                                     "internal_error"))
+            if response.status_code >= 500:
+                metrics.add_metric(name="ServerError", unit="Count", value=1)
+            response.headers.setdefault("X-Correlation-Id", correlation)
+            return response
+        finally:
+            logger.remove_keys(["route", "caller_id", "role"])
+            try:
+                metrics.flush_metrics()
+            except Exception:  # a metrics problem must not fail a request
+                pass
+
+
+def _authenticate(headers) -> Any:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <Cognito ID token>`.")
+    return wiring.get("tokens").verify(token.strip())
+
+
+def openapi_document() -> dict:
+    """OpenAPI 3 for every registered route, built from the route table and request models."""
+    error_schema = {
+        "type": "object",
+        "properties": {"error": {"type": "object", "properties": {
+            "code": {"type": "string", "enum": sorted(CODES)}, "message": {"type": "string"}},
+            "required": ["code", "message"]}},
+        "required": ["error"],
+    }
+    paths: dict[str, dict] = {}
+    for (path, method), spec in sorted(ROUTES.items()):
+        operation: dict[str, Any] = {
+            "summary": spec.summary,
+            "operationId": f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+                           or "root",
+            "responses": {
+                str(spec.status): {"description": "Success",
+                                   "content": {spec.produces: {"schema": {}}}},
+                "4XX": {"description": "Refused",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        }
+        parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for p in spec.path_params]
+        if spec.query is not None:
+            parameters += spec.query.parameters()
+        if spec.idempotent:
+            parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                               "schema": {"type": "string", "maxLength": 200}})
+        if parameters:
+            operation["parameters"] = parameters
+        if spec.body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{spec.body.name}"}}}}
+        if spec.roles == PUBLIC:
+            operation["security"] = []
+        else:
+            operation["x-haven-roles"] = list(spec.roles)
+        paths.setdefault(path, {})[method.lower()] = operation
+    schemas = {"Error": error_schema}
+    for spec in ROUTES.values():
+        if spec.body is not None:
+            schemas[spec.body.name] = spec.body.json_schema()
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Haven API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"cognito": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+        "security": [{"cognito": []}],
+    }

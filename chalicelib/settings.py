@@ -1,0 +1,136 @@
+"""Every number from SPEC §2 and every resource name, read once from the environment.
+
+One definition: routes, services, sweeps, the local stack and the tests all read these.
+Resource names come from environment variables that the deployed template (and the local
+stack) set; numbers are defaults a deployment may override the same way.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(item.strip() for item in (_env(name, default) or "").split(",") if item.strip())
+
+
+TABLE_NAMES = (
+    "users", "rooms", "messages", "media", "timers", "notifications",
+    "bookings", "claims", "ledger", "links", "idempotency",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    endpoint_url: str | None
+    bucket: str
+    kms_key_id: str
+    user_pool_id: str
+    user_pool_client_id: str
+    jwks_url: str
+    issuer: str
+    signing_key_parameter: str
+    mail_sender: str
+    ops_email: str
+    public_base_url: str
+    cors_origins: tuple[str, ...]
+    # Identity
+    jwks_cache_seconds: int = 3600
+    # Profiles
+    minimum_age_years: int = 18
+    name_max_chars: int = 200
+    # Messaging (SPEC §2)
+    text_max_chars: int = 20_000
+    audio_max_mib: int = 25
+    video_max_mib: int = 200
+    audio_types: tuple[str, ...] = ("audio/mpeg", "audio/mp4", "audio/aac", "audio/ogg", "audio/webm", "audio/wav")
+    video_types: tuple[str, ...] = ("video/mp4", "video/webm", "video/quicktime")
+    upload_url_seconds: int = 15 * 60
+    playback_url_seconds: int = 15 * 60
+    new_message_alert_interval_seconds: int = 3600
+    data_key_cache_seconds: int = 300
+    data_key_cache_messages: int = 10_000
+    reply_working_day_hours: int = 8
+    default_working_hours: tuple[tuple[int, str, str], ...] = tuple((d, "09:00", "17:00") for d in range(5))
+    default_provider_timezone: str = "UTC"
+    messaging_session_days: int = 7
+    # Pagination
+    page_default: int = 50
+    page_max: int = 100
+    # Live sessions (SPEC §2)
+    session_minutes: int = 45
+    client_booking_min_hours: int = 48
+    provider_booking_min_hours: int = 1
+    confirm_before_start_hours: int = 24
+    late_change_hours: int = 24
+    join_opens_minutes: int = 10
+    no_show_after_minutes: int = 10
+    outcome_grace_hours: int = 24
+    reminder_long_hours: int = 24
+    reminder_long_skip_within_hours: int = 1
+    reminder_short_minutes: int = 10
+    slots_max_range_days: int = 31
+    link_token_days: int = 7
+    idempotency_ttl_hours: int = 24
+    # Sweeps
+    sweep_batch: int = 100
+    notification_max_attempts: int = 10
+
+    def table(self, name: str) -> str:
+        if name not in TABLE_NAMES:
+            raise KeyError(name)
+        return f"haven-{self.stage}-{name}"
+
+    @property
+    def audio_max_bytes(self) -> int:
+        return self.audio_max_mib * 1024 * 1024
+
+    @property
+    def video_max_bytes(self) -> int:
+        return self.video_max_mib * 1024 * 1024
+
+
+def load() -> Settings:
+    region = _env("AWS_REGION") or _env("AWS_DEFAULT_REGION") or "us-east-1"
+    endpoint = _env("AWS_ENDPOINT_URL")
+    pool = _env("HAVEN_USER_POOL_ID", "") or ""
+    jwks = _env("HAVEN_JWKS_URL")
+    if not jwks:
+        base = endpoint.rstrip("/") if endpoint else f"https://cognito-idp.{region}.amazonaws.com"
+        jwks = f"{base}/{pool}/.well-known/jwks.json"
+    return Settings(
+        stage=_env("HAVEN_STAGE", "dev"),
+        region=region,
+        endpoint_url=endpoint,
+        bucket=_env("HAVEN_BUCKET", "haven-dev-media"),
+        kms_key_id=_env("HAVEN_KMS_KEY_ID", "") or "",
+        user_pool_id=pool,
+        user_pool_client_id=_env("HAVEN_USER_POOL_CLIENT_ID", "") or "",
+        jwks_url=jwks,
+        # Cognito always issues tokens with the real AWS issuer, even in the emulator.
+        issuer=_env("HAVEN_ISSUER", f"https://cognito-idp.{region}.amazonaws.com/{pool}"),
+        signing_key_parameter=_env("HAVEN_SIGNING_KEY_PARAMETER", "/aws/reference/secretsmanager/haven-dev-signing-key"),
+        mail_sender=_env("HAVEN_MAIL_SENDER", "no-reply@haven.example"),
+        ops_email=_env("HAVEN_OPS_EMAIL", "ops@haven.example"),
+        public_base_url=(_env("HAVEN_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
+        cors_origins=_list("HAVEN_CORS_ORIGINS", "http://localhost:3000"),
+        reply_working_day_hours=_int("HAVEN_REPLY_WORKING_DAY_HOURS", 8),
+    )
+
+
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    """The settings of this container, read once."""
+    return load()

@@ -1,0 +1,1 @@
+"""DynamoDB through PynamoDB: models (one table each), key builders, conditional writes, transactions."""

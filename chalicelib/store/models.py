@@ -1,0 +1,210 @@
+"""The tables. Each model knows its keys and indexes; `ALL_MODELS` is the one list the
+template generator, the local stack and the tests create tables from.
+
+Sweeps read only what is due through sparse `due` indexes (an item leaves the index when
+its due attributes are removed), never a Scan.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute, BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
+    TTLAttribute, UnicodeAttribute, VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.store.base import index_meta, meta
+
+
+# --- people -------------------------------------------------------------------------------
+
+class DirectoryIndex(GlobalSecondaryIndex):
+    Meta = index_meta("directory", AllProjection())
+    directory = UnicodeAttribute(hash_key=True)  # "provider" on providers only (sparse)
+    id = UnicodeAttribute(range_key=True)
+
+
+class UserModel(Model):
+    """A client or a provider; `id` is the Cognito `sub`."""
+    Meta = meta("users")
+    id = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()  # client | provider
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    timezone = UnicodeAttribute()
+    languages = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    # clients
+    date_of_birth = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(null=True)  # active | discharged
+    plan = JSONAttribute(null=True)
+    # providers
+    kind = UnicodeAttribute(null=True)  # therapist | psychiatrist
+    licensed_regions = ListAttribute(of=UnicodeAttribute, null=True)
+    focus_areas = ListAttribute(of=UnicodeAttribute, null=True)
+    bio = UnicodeAttribute(null=True)
+    years_experience = NumberAttribute(null=True)
+    capacity = NumberAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    active = BooleanAttribute(null=True)
+    availability = JSONAttribute(null=True)  # {"timezone", "windows": [...]}
+    working_hours = JSONAttribute(null=True)  # [{"weekday","start","end"}]
+    rating_sum = NumberAttribute(null=True)
+    rating_count = NumberAttribute(null=True)
+    directory = UnicodeAttribute(null=True)
+    directory_index = DirectoryIndex()
+    version = VersionAttribute()
+
+
+# --- rooms and messages ----------------------------------------------------------------------
+
+class RoomsByClient(GlobalSecondaryIndex):
+    Meta = index_meta("by_client", AllProjection())
+    client_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class RoomsByProvider(GlobalSecondaryIndex):
+    Meta = index_meta("by_provider", AllProjection())
+    provider_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class RoomModel(Model):
+    """One client with one provider of a kind. Counters make unread counts O(1):
+    `seq` numbers messages; `sent_client`/`sent_provider`/`sent_system` count them by author;
+    `read_client`/`read_provider` hold how many of the *other* side's messages each has read."""
+    Meta = meta("rooms")
+    id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    provider_kind = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    seq = NumberAttribute(default=0)
+    sent_client = NumberAttribute(default=0)
+    sent_provider = NumberAttribute(default=0)
+    sent_system = NumberAttribute(default=0)
+    read_client = NumberAttribute(default=0)
+    read_client_seq = NumberAttribute(default=0)
+    read_provider = NumberAttribute(default=0)
+    read_provider_seq = NumberAttribute(default=0)
+    last_message_at = UnicodeAttribute(null=True)
+    # new-message alerts: when the last alert went to each side
+    alert_client_at = UnicodeAttribute(null=True)
+    alert_provider_at = UnicodeAttribute(null=True)
+    # messaging session banner and the open reply deadline
+    messaging_session = JSONAttribute(null=True)
+    reply_due_at = UnicodeAttribute(null=True)
+    reply_timer_id = UnicodeAttribute(null=True)
+    by_client = RoomsByClient()
+    by_provider = RoomsByProvider()
+
+
+class MessageModel(Model):
+    """A message; `body` is envelope-encrypted (KMS, context bound to the room)."""
+    Meta = meta("messages")
+    room_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # text | audio | video | system
+    sender_id = UnicodeAttribute(null=True)
+    sender_role = UnicodeAttribute()  # client | provider | system
+    created_at = UnicodeAttribute()
+    body = BinaryAttribute(null=True, legacy_encoding=False)
+    media_id = UnicodeAttribute(null=True)
+
+
+class MediaModel(Model):
+    """An upload slot handed out by POST /rooms/{id}/media; `used_by` once a message carries it."""
+    Meta = meta("media")
+    id = UnicodeAttribute(hash_key=True)
+    room_id = UnicodeAttribute()
+    uploader_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+    key = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    used_by = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+# --- time-driven work -----------------------------------------------------------------------
+
+class DueIndex(GlobalSecondaryIndex):
+    Meta = index_meta("due", AllProjection())
+    due_kind = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class TimerModel(Model):
+    """Something that must happen at `due_at` (reply deadlines, reminders, expiries...).
+    While pending it carries `due_kind`/`due_at` and so sits in the sparse `due` index;
+    acting on it removes them (conditionally), so two sweeps never act twice."""
+    Meta = meta("timers")
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    ref_id = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    stage = NumberAttribute(default=0)
+    settled_at = UnicodeAttribute(null=True)
+    due_kind = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due = DueIndex()
+    version = VersionAttribute()
+
+
+class PendingIndex(GlobalSecondaryIndex):
+    Meta = index_meta("pending", AllProjection())
+    pending = UnicodeAttribute(hash_key=True)
+    retry_at = UnicodeAttribute(range_key=True)
+
+
+class NotificationModel(Model):
+    """The outbox: every email is recorded here before it is sent. `id` is a deterministic
+    dedupe key, so recording the same notice twice is a no-op. Pending ones sit in the sparse
+    `pending` index until sent; the deadlines sweep retries them."""
+    Meta = meta("notifications")
+    id = UnicodeAttribute(hash_key=True)
+    template = UnicodeAttribute()
+    to = UnicodeAttribute()  # an address; never logged
+    params = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | sent | failed
+    attempts = NumberAttribute(default=0)
+    sent_at = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    pending = UnicodeAttribute(null=True)
+    retry_at = UnicodeAttribute(null=True)
+    pending_index = PendingIndex()
+
+
+# --- credits and money ----------------------------------------------------------------------
+
+class LedgerModel(Model):
+    """Per client: credit usage counters (`usage#live#<period>`, `usage#messaging#all`) that are
+    spent with conditions, and billing charges (`charge#<id>`)."""
+    Meta = meta("ledger")
+    client_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    used = NumberAttribute(null=True)
+    amount_cents = NumberAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    ref_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+
+
+class IdempotencyModel(Model):
+    """Powertools idempotency records (its own attribute names)."""
+    Meta = meta("idempotency")
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+ALL_MODELS: list[type[Model]] = [
+    UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
+    LedgerModel, IdempotencyModel,
+]

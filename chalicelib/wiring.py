@@ -1,0 +1,130 @@
+"""Builds adapters lazily, once per container; tests swap them with `override`.
+
+Nothing here runs at import time: no boto3 client exists until a route needs it.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from chalicelib import settings as _settings
+from chalicelib.clock import utc_now
+
+_lock = threading.RLock()
+_built: dict[str, Any] = {}
+_overrides: dict[str, Any] = {}
+_factories: dict[str, Callable[[], Any]] = {}
+
+
+def provides(name: str):
+    def register(factory: Callable[[], Any]):
+        _factories[name] = factory
+        return factory
+    return register
+
+
+def get(name: str) -> Any:
+    if name in _overrides:
+        return _overrides[name]
+    built = _built.get(name)
+    if built is not None:
+        return built
+    with _lock:
+        if name not in _built:
+            _built[name] = _factories[name]()
+        return _built[name]
+
+
+def override(name: str, value: Any) -> None:
+    _overrides[name] = value
+
+
+def reset() -> None:
+    """Forget every built adapter and override (tests, after the environment changes)."""
+    with _lock:
+        _built.clear()
+        _overrides.clear()
+        _settings.get.cache_clear()
+
+
+def settings() -> _settings.Settings:
+    return _settings.get()
+
+
+def clock() -> Callable[[], Any]:
+    return _overrides.get("clock", utc_now)
+
+
+def boto_client(service: str):
+    """One boto3 client per service per container (boto3 clients are thread safe)."""
+    key = f"client:{service}"
+    if key in _overrides:
+        return _overrides[key]
+    if key not in _built:
+        with _lock:
+            if key not in _built:
+                import boto3
+                from botocore.config import Config
+
+                s = settings()
+                _built[key] = boto3.session.Session().client(
+                    service, region_name=s.region, endpoint_url=s.endpoint_url,
+                    config=Config(retries={"mode": "standard", "max_attempts": 3},
+                                  signature_version="s3v4" if service == "s3" else None),
+                )
+    return _built[key]
+
+
+@provides("tokens")
+def _tokens():
+    from chalicelib.adapters.tokens import TokenVerifier
+
+    s = settings()
+    return TokenVerifier(s.jwks_url, s.issuer, s.user_pool_client_id, s.jwks_cache_seconds)
+
+
+@provides("signing_key")
+def _signing_key() -> bytes:
+    s = settings()
+    value = boto_client("ssm").get_parameter(Name=s.signing_key_parameter, WithDecryption=True)
+    return value["Parameter"]["Value"].encode()
+
+
+@provides("cursors")
+def _cursors():
+    from chalicelib.adapters.cursors import CursorSigner
+
+    return CursorSigner(lambda: get("signing_key"))
+
+
+@provides("cipher")
+def _cipher():
+    from chalicelib.adapters.crypto import MessageCipher
+
+    s = settings()
+    return MessageCipher(s.kms_key_id, s.region, max_age=s.data_key_cache_seconds,
+                         max_messages=s.data_key_cache_messages, endpoint_url=s.endpoint_url)
+
+
+@provides("cognito")
+def _cognito():
+    from chalicelib.adapters.cognito import CognitoAdmin
+
+    s = settings()
+    return CognitoAdmin(boto_client("cognito-idp"), s.user_pool_id)
+
+
+@provides("mailer")
+def _mailer():
+    from chalicelib.adapters.mail import SesMailer
+
+    s = settings()
+    return SesMailer(boto_client("ses"), s.mail_sender)
+
+
+@provides("media")
+def _media():
+    from chalicelib.adapters.media import MediaStore
+
+    s = settings()
+    return MediaStore(boto_client("s3"), s.bucket, s.kms_key_id)
