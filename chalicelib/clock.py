@@ -43,3 +43,9 @@ def parse_iso(value: str) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("a time needs an offset, e.g. 2026-01-05T09:00:00Z")
     return dt.astimezone(timezone.utc)
+
+
+def sortable(dt: datetime) -> str:
+    """Fixed-width UTC text (always milliseconds) for index keys, where text order must be time order."""
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -114,6 +114,10 @@ class MessageModel(Model):
     created_at = UnicodeAttribute()
     body = BinaryAttribute(null=True, legacy_encoding=False)
     media_id = UnicodeAttribute(null=True)
+    # the room's per-author message counts right after this message (for read markers)
+    count_client = NumberAttribute(default=0)
+    count_provider = NumberAttribute(default=0)
+    count_system = NumberAttribute(default=0)
 
 
 class MediaModel(Model):

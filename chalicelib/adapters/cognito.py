@@ -1,0 +1,45 @@
+"""Cognito administration: creating provider accounts (SPEC §1: ops create providers)."""
+from __future__ import annotations
+
+from chalicelib.errors import HavenError
+from chalicelib.identity import PROVIDERS_GROUP
+
+
+class CognitoAdmin:
+    def __init__(self, client, user_pool_id: str):
+        self.client = client
+        self.user_pool_id = user_pool_id
+
+    def create_provider(self, email: str) -> str:
+        """Create the user (Cognito emails the temporary password) in group `providers`; return its `sub`."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.admin_create_user(
+                UserPoolId=self.user_pool_id, Username=email,
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+                DesiredDeliveryMediums=["EMAIL"],
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UsernameExistsException":
+                raise HavenError("An account with this email already exists.", "already_exists")
+            raise
+        self.client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email,
+                                            GroupName=PROVIDERS_GROUP)
+        attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}
+        sub = attributes.get("sub")
+        if not sub:  # some Cognito versions omit it from the create answer
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+            sub = {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
+        return sub
+
+    def find_sub(self, email: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                return None
+            raise
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}.get("sub")

@@ -1,0 +1,64 @@
+"""Email templates: subject, text and HTML for each notice. No clinical content, no message text.
+
+Parameters are ids, times and links only; HTML values are escaped.
+"""
+from __future__ import annotations
+
+import html
+from string import Template
+
+_FOOTER = ("\n\nHaven is not a crisis service. If you are in danger or thinking about harming yourself, "
+           "call your local emergency number, or in the US call or text 988.")
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "new_message": (
+        "You have a new message on Haven",
+        "You have a new message in your Haven room. Open the Haven app to read it.",
+    ),
+    "reply_overdue_provider": (
+        "A client is waiting for your reply",
+        "A client message in one of your Haven rooms has waited past the reply promise "
+        "(due $due_at). Please reply in the Haven app.\n\nRoom: $room_id",
+    ),
+    "reply_overdue_ops": (
+        "Reply promise missed: room $room_id",
+        "A client message in room $room_id has not been answered one working day after it was due "
+        "($due_at). Provider: $provider_id.",
+    ),
+}
+
+
+def render(name: str, params: dict) -> tuple[str, str, str]:
+    """(subject, text, html) for a template and its parameters."""
+    if name in _CUSTOM:
+        return _CUSTOM[name](params)
+    subject, text = TEMPLATES[name]
+    safe = {k: "" if v is None else str(v) for k, v in (params or {}).items()}
+    subject = Template(subject).safe_substitute(safe)
+    text_body = Template(text).safe_substitute(safe) + _FOOTER
+    html_body = _html(subject, Template(text).safe_substitute({k: html.escape(v) for k, v in safe.items()}),
+                      params.get("action_url"), params.get("action_label"))
+    return subject, text_body, html_body
+
+
+def _html(title: str, text: str, action_url: str | None = None, action_label: str | None = None) -> str:
+    paragraphs = "".join(f"<p>{line}</p>" for line in text.split("\n") if line.strip())
+    button = ""
+    if action_url:
+        button = (f'<p><a href="{html.escape(action_url, quote=True)}" style="background:#2f6f5e;color:#fff;'
+                  f'padding:10px 18px;border-radius:6px;text-decoration:none">{html.escape(action_label or "Open")}'
+                  f"</a></p>")
+    return (f"<!doctype html><html><body style=\"font-family:sans-serif;max-width:560px;margin:auto\">"
+            f"<h2>{html.escape(title)}</h2>{paragraphs}{button}"
+            f"<p style=\"color:#666;font-size:12px\">{html.escape(_FOOTER.strip())}</p></body></html>")
+
+
+# Templates that need code (calendar attachments, links) register a renderer here.
+_CUSTOM: dict = {}
+
+
+def register(name: str):
+    def deco(fn):
+        _CUSTOM[name] = fn
+        return fn
+    return deco

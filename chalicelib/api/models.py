@@ -1,0 +1,129 @@
+"""Request models for every route: the one definition used for validation and for `/openapi.json`."""
+from __future__ import annotations
+
+from chalicelib import settings
+from chalicelib.api.schema import Field, Model, Query, page_query
+from chalicelib.domain import profiles
+
+_s = settings.get()
+
+
+def _timezone(value: str) -> str:
+    if not profiles.valid_timezone(value):
+        raise ValueError("not a known IANA time zone (e.g. Europe/London).")
+    return value
+
+
+def _region(value: str) -> str:
+    if not profiles.valid_region(value):
+        raise ValueError("not a region code like `US-NY` or `GB`.")
+    return value
+
+
+def _language(value: str) -> str:
+    if not profiles.valid_language(value):
+        raise ValueError("not a language code like `en` or `pt-BR`.")
+    return value
+
+
+def _clock_time(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (len(value) == 5 and hours.isdigit() and minutes.isdigit()):
+        raise ValueError("must be a time like 09:00.")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 23 and 0 <= m <= 59) and value != "24:00":
+        raise ValueError("must be a time between 00:00 and 24:00.")
+    return value
+
+
+def _window_list(windows: list) -> list:
+    for window in windows:
+        if window["start"] >= window["end"]:
+            raise ValueError(f"a window must end after it starts ({window['start']}–{window['end']}).")
+    ordered = sorted(windows, key=lambda w: (w["weekday"], w["start"]))
+    for a, b in zip(ordered, ordered[1:]):
+        if a["weekday"] == b["weekday"] and b["start"] < a["end"]:
+            raise ValueError("windows on the same weekday must not overlap.")
+    return ordered
+
+
+TIMEZONE = Field("string", max_len=64, check=_timezone, description="IANA time zone, e.g. Europe/London")
+REGION = Field("string", max_len=10, check=_region, description="e.g. US-NY or GB")
+LANGUAGES = Field("array", min_len=1, max_len=20, items=Field("string", max_len=20, check=_language))
+NAME = Field("string", min_len=1, max_len=_s.name_max_chars)
+ID = Field("string", min_len=1, max_len=128)
+
+ClientProfile = Model(
+    "ClientProfile",
+    name=NAME,
+    date_of_birth=Field("date", description="YYYY-MM-DD; clients must be 18 or older"),
+    timezone=TIMEZONE,
+    region=REGION,
+    languages=LANGUAGES,
+)
+
+Plan = Model(
+    "Plan",
+    kind=Field("string", enum=("subscription", "insurance", "eap", "referral")),
+    live_credits=Field("integer", min=0, max=1000,
+                       description="per billing period for subscription, else in all"),
+    messaging_credits=Field("integer", required=False, nullable=True, min=0, max=1000),
+    session_price_cents=Field("integer", required=False, nullable=True, min=0, max=10_000_000),
+    period_anchor=Field("date", required=False, nullable=True),
+)
+
+NewProvider = Model(
+    "NewProvider",
+    email=Field("string", min_len=3, max_len=254, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+"),
+    name=NAME,
+    kind=Field("string", enum=("therapist", "psychiatrist")),
+    licensed_regions=Field("array", min_len=1, max_len=60, items=REGION),
+    languages=LANGUAGES,
+    timezone=TIMEZONE,
+    focus_areas=Field("array", required=False, max_len=30, items=Field("string", min_len=1, max_len=60)),
+    bio=Field("string", required=False, nullable=True, max_len=5000),
+    years_experience=Field("integer", required=False, nullable=True, min=0, max=80),
+    capacity=Field("integer", required=False, nullable=True, min=0, max=1000),
+    country=Field("string", required=False, nullable=True, pattern=r"[A-Z]{2}",
+                  description="ISO 3166-1 alpha-2; its public holidays are not working days"),
+)
+
+Assignment = Model("Assignment", client_id=ID, provider_id=ID)
+
+_WINDOW = Model(
+    "Window",
+    weekday=Field("integer", min=0, max=6, description="0 = Monday … 6 = Sunday"),
+    start=Field("string", check=_clock_time),
+    end=Field("string", check=_clock_time, description="24:00 may end a window"),
+)
+WINDOWS = Field("array", max_len=70, items=Field("object", model=_WINDOW), check=_window_list)
+
+Availability = Model(
+    "Availability",
+    timezone=TIMEZONE,
+    windows=WINDOWS,
+    working_hours=Field("array", required=False, nullable=True, max_len=70,
+                        items=Field("object", model=_WINDOW), check=_window_list,
+                        description="reply-promise working hours; default Mon–Fri 09:00–17:00"),
+)
+
+NewMessage = Model(
+    "NewMessage",
+    kind=Field("string", enum=("text", "audio", "video")),
+    text=Field("string", required=False, min_len=1, max_len=_s.text_max_chars),
+    media_id=Field("string", required=False, min_len=1, max_len=128),
+)
+
+ReadMarker = Model("ReadMarker", message_id=Field("string", min_len=1, max_len=64))
+
+DirectoryQuery = page_query(
+    region=Field("string", required=False, max_len=10),
+    language=Field("string", required=False, max_len=20),
+    kind=Field("string", required=False, enum=("therapist", "psychiatrist")),
+    focus=Field("string", required=False, max_len=60),
+)
+DirectoryQuery.name = "DirectoryQuery"
+
+MessagesQuery = page_query()
+
+CrisisQuery = Query("CrisisQuery", region=Field("string", required=False, max_len=10))

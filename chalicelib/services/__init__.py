@@ -1,0 +1,1 @@
+"""Use cases, one module per area. They take the caller, the validated input and `now`."""

@@ -1,0 +1,96 @@
+"""The email outbox (SPEC §2 Email delivery).
+
+Every notice is recorded before it is sent, under a deterministic id, so recording it again is a
+no-op and a sent notice is never sent again. A send is claimed with a short lease (a conditional
+update) so two sweeps never send the same pending notice at once. A failed send stays pending
+and the deadlines sweep retries it with backoff. A crash after SES accepted the mail but before
+the `sent` record is written can, rarely, send it twice (at least once, not exactly once).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import wiring
+from chalicelib.clock import iso, sortable
+from chalicelib.observability import logger, metrics
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import NotificationModel
+
+PENDING = "pending"
+LEASE = timedelta(minutes=2)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:
+    """Record a notice once and try to send it now. Returns False when it was already recorded."""
+    if not to:
+        return False
+    notice = NotificationModel(key, template=template, to=to, params={**params, "_attachments": attachments}
+                               if attachments else params, created_at=iso(now), status="pending",
+                               pending=PENDING, retry_at=sortable(now))
+    try:
+        notice.save(condition=NotificationModel.id.does_not_exist())
+    except PutError as error:
+        if condition_failed(error):
+            return False
+        raise
+    deliver(notice, now)
+    return True
+
+
+def deliver(notice: NotificationModel, now: datetime) -> bool:
+    """Send a pending notice if we win its lease; True when it went out."""
+    from chalicelib.adapters import templates
+
+    claimed_at = notice.retry_at
+    try:
+        notice.update(actions=[NotificationModel.retry_at.set(sortable(now + LEASE))],
+                      condition=(NotificationModel.retry_at == claimed_at) & (NotificationModel.status == "pending"))
+    except UpdateError as error:
+        if condition_failed(error):
+            return False  # someone else holds it, or it was sent meanwhile
+        raise
+    params = dict(notice.params or {})
+    attachments = params.pop("_attachments", None)
+    try:
+        subject, text, html = templates.render(notice.template, params)
+        files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
+        wiring.get("mailer").send(notice.to, subject, text, html, files)
+    except Exception as error:  # any failure leaves it pending for the next sweep
+        attempts = int(notice.attempts or 0) + 1
+        give_up = attempts >= wiring.settings().notification_max_attempts
+        actions = [NotificationModel.attempts.set(attempts),
+                   NotificationModel.last_error.set(type(error).__name__)]
+        if give_up:
+            actions += [NotificationModel.status.set("failed"), NotificationModel.pending.remove(),
+                        NotificationModel.retry_at.remove()]
+        else:
+            actions.append(NotificationModel.retry_at.set(sortable(now + _backoff(attempts))))
+        notice.update(actions=actions)
+        metrics.add_metric(name="EmailFailed", unit="Count", value=1)
+        logger.warning("email send failed", extra={"notification_id": notice.id, "template": notice.template,
+                                                   "attempts": attempts, "gave_up": give_up,
+                                                   "error": type(error).__name__})
+        return False
+    notice.update(actions=[NotificationModel.status.set("sent"), NotificationModel.sent_at.set(iso(now)),
+                           NotificationModel.attempts.add(1), NotificationModel.pending.remove(),
+                           NotificationModel.retry_at.remove()])
+    metrics.add_metric(name="EmailSent", unit="Count", value=1)
+    logger.info("email sent", extra={"notification_id": notice.id, "template": notice.template})
+    return True
+
+
+def retry_due(now: datetime, limit: int | None = None) -> int:
+    """Send every pending notice whose retry time has come (reads only those)."""
+    batch = limit or wiring.settings().sweep_batch
+    sent = 0
+    for notice in NotificationModel.pending_index.query(PENDING, NotificationModel.retry_at <= sortable(now),
+                                                        limit=batch):
+        if deliver(notice, now):
+            sent += 1
+    return sent

@@ -1,0 +1,151 @@
+"""Rooms: membership, text messages (encrypted at rest), keyset pages, read markers.
+
+Visibility (SPEC §1): a room the caller is not a member of is 404, never 403.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib import wiring
+from chalicelib.clock import iso, parse_iso
+from chalicelib.errors import HavenError, NotFound
+from chalicelib.identity import Caller
+from chalicelib.observability import logger, metrics
+from chalicelib.services.views import room_summary
+from chalicelib.store import rooms as room_store
+from chalicelib.store.models import MessageModel, RoomModel
+
+
+def _member_room(caller: Caller, room_id: str) -> RoomModel:
+    room = room_store.get(room_id)
+    if room is None or caller.id not in (room.client_id, room.provider_id):
+        raise NotFound("room")
+    return room
+
+
+def list_rooms(caller: Caller) -> dict:
+    rooms = room_store.for_client(caller.id) if caller.is_client else room_store.for_provider(caller.id)
+    return {"items": [room_summary(room) for room in rooms], "next": None}
+
+
+def banner(room: RoomModel, now: datetime) -> dict | None:
+    session = room.messaging_session
+    if not session or parse_iso(session["ends_at"]) <= now:  # states follow the clock (SPEC §2)
+        return None
+    return {"id": session["id"], "started_at": session["started_at"], "ends_at": session["ends_at"]}
+
+
+def view(caller: Caller, room_id: str, now: datetime) -> dict:
+    room = _member_room(caller, room_id)
+    return {
+        **room_summary(room),
+        "unread_count": room_store.unread_count(room, caller.role),
+        "messaging_session": banner(room, now),
+        "reply_due_at": room.reply_due_at,
+        "next_session": _next_session(room, now),
+    }
+
+
+def _next_session(room: RoomModel, now: datetime):
+    hook = wiring._overrides.get("next_session") or _NEXT_SESSION_HOOK[0]
+    return hook(room, now) if hook else None
+
+
+# Live sessions plug in here (bookings service) without rooms importing bookings.
+_NEXT_SESSION_HOOK: list = [None]
+
+
+def set_next_session_hook(hook) -> None:
+    _NEXT_SESSION_HOOK[0] = hook
+
+
+def render(room_id: str, message: MessageModel, *, media_url: str | None = None) -> dict:
+    out = {"id": message.id, "room_id": room_id, "kind": message.kind, "sender_id": message.sender_id,
+           "created_at": message.created_at}
+    if message.kind in ("text", "system") and message.body is not None:
+        out["text"] = wiring.get("cipher").decrypt(room_id, message.body)
+    if message.kind in ("audio", "video"):
+        out["media_id"] = message.media_id
+        out["media_url"] = media_url
+    return out
+
+
+def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
+    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    if room is None:
+        raise NotFound("room")
+    body = wiring.get("cipher").encrypt(room_id, text)
+    message = room_store.put_message(room, kind="text", sender_id=caller.id, sender_role=caller.role,
+                                     created_at=iso(now), body=body)
+    metrics.add_metric(name="MessagePosted", unit="Count", value=1)
+    logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": "text"})
+    _after_member_message(room, caller, message, now)
+    return {"id": message.id, "room_id": room_id, "kind": "text", "sender_id": caller.id,
+            "created_at": message.created_at, "text": text}
+
+
+def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts."""
+    room = room_store.append_message_counter(room_id, "system", None, iso(now))
+    if room is None:
+        raise NotFound("room")
+    body = wiring.get("cipher").encrypt(room_id, text)
+    return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
+                                  created_at=iso(now), body=body)
+
+
+# Messaging rules that react to a member's message (alerts, reply promise) plug in here.
+_AFTER_MESSAGE_HOOKS: list = []
+
+
+def on_member_message(hook) -> None:
+    _AFTER_MESSAGE_HOOKS.append(hook)
+
+
+def _after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
+    for hook in _AFTER_MESSAGE_HOOKS:
+        hook(room, caller, message, now)
+
+
+def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:
+    _member_room(caller, room_id)
+    cursors = wiring.get("cursors")
+    scope = f"messages:{room_id}"
+    before = None
+    if cursor:
+        before = cursors.decode(scope, cursor)
+        if not isinstance(before, int) or isinstance(before, bool) or before < 1:
+            raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
+    items, more = room_store.message_page(room_id, limit, before)
+    media_urls = _media_urls(room_id, items)
+    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id)) for m in items]
+    return {"items": rendered, "next": cursors.encode(scope, int(items[-1].seq)) if more and items else None}
+
+
+def _media_urls(room_id: str, items: list[MessageModel]) -> dict:
+    media_ids = [m.media_id for m in items if m.kind in ("audio", "video") and m.media_id]
+    if not media_ids:
+        return {}
+    from chalicelib.services import media as media_service
+
+    return media_service.playback_urls(room_id, media_ids)
+
+
+def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:
+    room = _member_room(caller, room_id)
+    seq = room_store.seq_of(message_id)
+    message = room_store.get_message(room_id, seq) if seq else None
+    if message is None or message.id != message_id:
+        raise NotFound("message")
+    if caller.is_client:
+        read_count = int(message.count_provider + message.count_system)
+    else:
+        read_count = int(message.count_client + message.count_system)
+    room_store.mark_read(room_id, caller.role, read_count, int(message.seq))
+    # Reflect the write locally (the marker only moves forward) instead of reading the room again.
+    if caller.is_client and int(message.seq) > int(room.read_client_seq or 0):
+        room.read_client, room.read_client_seq = read_count, int(message.seq)
+    elif caller.is_provider and int(message.seq) > int(room.read_provider_seq or 0):
+        room.read_provider, room.read_provider_seq = read_count, int(message.seq)
+    return {"room_id": room_id, "read_up_to": message_id,
+            "unread_count": room_store.unread_count(room, caller.role)}

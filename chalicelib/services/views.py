@@ -1,0 +1,45 @@
+"""How resources look on the wire: one place, so every route shows a resource the same way."""
+from __future__ import annotations
+
+from chalicelib.store.models import RoomModel, UserModel
+
+RATING_MIN_COUNT = 5
+
+
+def provider_public(user: UserModel) -> dict:
+    count = int(user.rating_count or 0)
+    rating = None
+    if count >= RATING_MIN_COUNT:
+        rating = {"average": round(float(user.rating_sum or 0) / count, 2), "count": count}
+    return {
+        "id": user.id,
+        "name": user.name,
+        "kind": user.kind,
+        "licensed_regions": list(user.licensed_regions or []),
+        "languages": list(user.languages or []),
+        "focus_areas": list(user.focus_areas or []),
+        "bio": user.bio,
+        "years_experience": int(user.years_experience) if user.years_experience is not None else None,
+        "timezone": user.timezone,
+        "active": bool(user.active),
+        "rating": rating,
+    }
+
+
+def provider_private(user: UserModel, default_working_hours) -> dict:
+    view = provider_public(user)
+    availability = user.availability or {"timezone": user.timezone, "windows": []}
+    view.update({
+        "email": user.email,
+        "country": user.country,
+        "capacity": int(user.capacity) if user.capacity is not None else None,
+        "availability": availability,
+        "working_hours": user.working_hours or [
+            {"weekday": d, "start": start, "end": end} for d, start, end in default_working_hours],
+    })
+    return view
+
+
+def room_summary(room: RoomModel) -> dict:
+    return {"id": room.id, "client_id": room.client_id, "provider_id": room.provider_id,
+            "provider_kind": room.provider_kind}

@@ -1,0 +1,129 @@
+"""Rooms and their messages: membership-checked counter updates and keyset pages."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import MessageModel, RoomModel
+
+SENDER_COUNTER = {"client": "sent_client", "provider": "sent_provider", "system": "sent_system"}
+
+
+def room_id_for(client_id: str, provider_kind: str) -> str:
+    """One room per client per provider kind (SPEC §2); deterministic so assignment is idempotent."""
+    digest = hashlib.sha256(f"room:{client_id}:{provider_kind}".encode()).hexdigest()[:24]
+    return f"room_{digest}"
+
+
+def get(room_id: str) -> RoomModel | None:
+    try:
+        return RoomModel.get(room_id)
+    except DoesNotExist:
+        return None
+
+
+def for_client(client_id: str) -> list[RoomModel]:
+    return list(RoomModel.by_client.query(client_id))
+
+
+def for_provider(provider_id: str) -> list[RoomModel]:
+    return list(RoomModel.by_provider.query(provider_id))
+
+
+def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str) -> tuple[RoomModel, str | None]:
+    """Create the client's room for this provider kind, or hand it to a new provider (history stays).
+    Returns the room and the previous provider id when it changed."""
+    room_id = room_id_for(client_id, provider_kind)
+    room = RoomModel(room_id, client_id=client_id, provider_id=provider_id, provider_kind=provider_kind,
+                     created_at=now_iso)
+    try:
+        room.save(condition=RoomModel.id.does_not_exist())
+        return room, None
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+    existing = RoomModel.get(room_id, consistent_read=True)
+    if existing.provider_id == provider_id:
+        return existing, None
+    previous = existing.provider_id
+    existing.update(actions=[RoomModel.provider_id.set(provider_id)],
+                    condition=RoomModel.provider_id == previous)
+    return existing, previous
+
+
+def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str) -> RoomModel | None:
+    """Number the next message: one atomic update that also proves membership (None = not a member
+    or no such room). System messages (sender None) need no membership."""
+    room = RoomModel(room_id)
+    condition = RoomModel.id.exists()
+    if sender_role == "client":
+        condition &= RoomModel.client_id == sender_id
+    elif sender_role == "provider":
+        condition &= RoomModel.provider_id == sender_id
+    counter = getattr(RoomModel, SENDER_COUNTER[sender_role])
+    try:
+        room.update(actions=[RoomModel.seq.add(1), counter.add(1), RoomModel.last_message_at.set(now_iso)],
+                    condition=condition)
+    except UpdateError as error:
+        if condition_failed(error):
+            return None
+        raise
+    return room
+
+
+def message_id(seq: int) -> str:
+    return f"msg_{seq:010d}{secrets.token_hex(4)}"
+
+
+def seq_of(message_id_value: str) -> int | None:
+    if not isinstance(message_id_value, str) or not message_id_value.startswith("msg_") or len(message_id_value) != 22:
+        return None
+    try:
+        return int(message_id_value[4:14])
+    except ValueError:
+        return None
+
+
+def put_message(room: RoomModel, **fields) -> MessageModel:
+    message = MessageModel(
+        room.id, room.seq, id=message_id(room.seq),
+        count_client=room.sent_client, count_provider=room.sent_provider, count_system=room.sent_system,
+        **fields)
+    message.save(condition=MessageModel.seq.does_not_exist())
+    return message
+
+
+def get_message(room_id: str, seq: int) -> MessageModel | None:
+    try:
+        return MessageModel.get(room_id, seq)
+    except DoesNotExist:
+        return None
+
+
+def message_page(room_id: str, limit: int, before_seq: int | None) -> tuple[list[MessageModel], bool]:
+    """Newest first; `before_seq` continues a page. One Query of `limit + 1` items."""
+    last_key = {"room_id": {"S": room_id}, "seq": {"N": str(before_seq)}} if before_seq else None
+    items = list(MessageModel.query(room_id, scan_index_forward=False, limit=limit + 1,
+                                    last_evaluated_key=last_key, page_size=limit + 1))
+    return items[:limit], len(items) > limit
+
+
+def mark_read(room_id: str, role: str, read_count: int, seq: int) -> None:
+    """Move the member's read marker forward only (an older message_id changes nothing)."""
+    count_attr = RoomModel.read_client if role == "client" else RoomModel.read_provider
+    seq_attr = RoomModel.read_client_seq if role == "client" else RoomModel.read_provider_seq
+    try:
+        RoomModel(room_id).update(actions=[count_attr.set(read_count), seq_attr.set(seq)],
+                                  condition=(seq_attr < seq) | seq_attr.does_not_exist())
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def unread_count(room: RoomModel, role: str) -> int:
+    if role == "client":
+        return max(0, int(room.sent_provider + room.sent_system - room.read_client))
+    return max(0, int(room.sent_client + room.sent_system - room.read_provider))

@@ -1,0 +1,108 @@
+"""Ops create providers, set plans and assign; the directory and profiles (SPEC §1, §3)."""
+import pytest
+
+
+def test_ops_create_a_provider_who_can_then_sign_in(api, world, cognito):
+    provider = world.provider(focus_areas=["anxiety"], bio="Calm.", years_experience=7, country="US")
+    me = api.get("/providers/me", provider).json
+    assert me["id"] == provider.id and me["email"] == provider.email
+    assert me["kind"] == "therapist" and me["focus_areas"] == ["anxiety"]
+    assert me["working_hours"][0] == {"weekday": 0, "start": "09:00", "end": "17:00"}
+
+
+def test_creating_the_same_provider_twice_is_409(api, world):
+    body = {"email": "dup@example.com", "name": "Dr Dup", "kind": "therapist", "licensed_regions": ["GB"],
+            "languages": ["en"], "timezone": "Europe/London"}
+    assert api.post("/ops/providers", world.ops, body).status == 201
+    reply = api.post("/ops/providers", world.ops, body)
+    assert reply.status == 409 and reply.code == "already_exists"
+
+
+@pytest.mark.parametrize("change", [{"kind": "surgeon"}, {"licensed_regions": []}, {"timezone": "Nowhere"},
+                                    {"email": "not-an-email"}, {"capacity": -1}, {"unknown": 1}])
+def test_bad_provider_input_is_400(api, world, change):
+    body = {"email": "p@example.com", "name": "Dr P", "kind": "therapist", "licensed_regions": ["GB"],
+            "languages": ["en"], "timezone": "Europe/London", **change}
+    reply = api.post("/ops/providers", world.ops, body)
+    assert reply.status == 400 and reply.code == "validation_error"
+
+
+def test_public_profile_never_shows_email_and_hides_rating_below_five(api, world):
+    client = world.client()
+    provider = world.provider()
+    profile = api.get(f"/providers/{provider.id}", client).json
+    assert profile["id"] == provider.id and "email" not in profile and "phone" not in profile
+    assert profile["rating"] is None
+    assert api.get("/providers/nobody", client).status == 404
+
+
+def test_directory_filters(api, world):
+    client = world.client()
+    a = world.provider(licensed_regions=["US-NY"], languages=["en", "es"], focus_areas=["grief"])
+    b = world.provider(licensed_regions=["GB"], languages=["en"], kind="psychiatrist")
+    ids = lambda q: {p["id"] for p in api.get(f"/providers{q}", client).json["items"]}  # noqa: E731
+    assert ids("") == {a.id, b.id}
+    assert ids("?region=US-NY") == {a.id}
+    assert ids("?language=es") == {a.id}
+    assert ids("?kind=psychiatrist") == {b.id}
+    assert ids("?focus=grief") == {a.id}
+    assert ids("?region=GB&kind=therapist") == set()
+
+
+def test_directory_pages_with_a_signed_cursor(api, world):
+    client = world.client()
+    made = {world.provider().id for _ in range(5)}
+    seen, cursor, pages = [], None, 0
+    while True:
+        reply = api.get("/providers?limit=2" + (f"&next={cursor}" if cursor else ""), client)
+        assert reply.status == 200
+        seen += [p["id"] for p in reply.json["items"]]
+        pages += 1
+        cursor = reply.json["next"]
+        if not cursor:
+            break
+    assert set(seen) == made and len(seen) == 5 and pages == 3
+    assert api.get("/providers?limit=2&next=forged.cursor", client).code == "invalid_cursor"
+
+
+def test_plan_for_unknown_client_is_404_and_bad_plan_400(api, world):
+    assert api.put("/ops/clients/nobody/plan", world.ops, {"kind": "eap", "live_credits": 3,
+                                                          "messaging_credits": 1}).status == 404
+    client = world.client()
+    reply = api.put(f"/ops/clients/{client.id}/plan", world.ops, {"kind": "subscription", "live_credits": 4})
+    assert reply.status == 400 and reply.code == "validation_error"
+    reply = api.put(f"/ops/clients/{client.id}/plan", world.ops, {"kind": "gold", "live_credits": 4})
+    assert reply.status == 400
+
+
+def test_assignment_creates_one_room_and_a_new_provider_of_the_same_kind_takes_it_over(api, world):
+    client = world.client()
+    first, second = world.provider(), world.provider()
+    psychiatrist = world.provider(kind="psychiatrist")
+    room = world.room(client, first)
+    assert world.room(client, first) == room  # idempotent
+    assert world.room(client, second) == room  # history stays with the room
+    other = world.room(client, psychiatrist)
+    assert other != room
+    assert api.get(f"/rooms/{room}", first).status == 404  # the old provider loses access at once
+    assert api.get(f"/rooms/{room}", second).status == 200
+    assert len(api.get("/clients/me", client).json["rooms"]) == 2
+
+
+def test_assignment_of_unknown_people_is_404(api, world):
+    client = world.client()
+    assert api.put("/ops/assignments", world.ops, {"client_id": client.id, "provider_id": "nope"}).status == 404
+    assert api.put("/ops/assignments", world.ops, {"client_id": "nope", "provider_id": "nope"}).status == 404
+
+
+def test_availability_is_validated_and_stored(api, world):
+    provider = world.provider()
+    body = {"timezone": "Europe/London", "windows": [{"weekday": 0, "start": "09:00", "end": "12:00"}],
+            "working_hours": [{"weekday": 1, "start": "10:00", "end": "18:00"}]}
+    assert api.put("/providers/me/availability", provider, body).status == 200
+    me = api.get("/providers/me", provider).json
+    assert me["availability"]["windows"] == body["windows"] and me["working_hours"] == body["working_hours"]
+    bad = {"timezone": "Europe/London", "windows": [{"weekday": 7, "start": "09:00", "end": "12:00"}]}
+    assert api.put("/providers/me/availability", provider, bad).status == 400
+    bad = {"timezone": "Europe/London", "windows": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}
+    assert api.put("/providers/me/availability", provider, bad).status == 400
