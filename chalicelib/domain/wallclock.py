@@ -181,3 +181,8 @@ def merge_intervals(intervals: Iterable[tuple[datetime, datetime]]) -> list[tupl
         else:
             merged.append((start, end))
     return merged
+
+
+def iso_z(instant: datetime) -> str:
+    """UTC ISO 8601 with `Z`, as the API writes times (for error details and keys)."""
+    return to_utc(instant).strftime("%Y-%m-%dT%H:%M:%SZ")
