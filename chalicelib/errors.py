@@ -35,6 +35,7 @@ CODES: dict[str, int] = {
     "already_used": 409,
     "outside_join_window": 409,
     "idempotency_mismatch": 409,
+    "request_in_progress": 409,
     "already_exists": 409,
     "not_registered": 409,
     "link_expired": 410,

@@ -128,3 +128,11 @@ def _media():
 
     s = settings()
     return MediaStore(boto_client("s3"), s.bucket, s.kms_key_id)
+
+
+@provides("idempotency_store")
+def _idempotency_store():
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=settings().table("idempotency"),
+                                    boto3_client=boto_client("dynamodb"))

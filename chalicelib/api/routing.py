@@ -99,6 +99,10 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                     kwargs["query"] = query.validate(request.query_params or {})
                 if roles != PUBLIC:
                     kwargs["caller"] = caller
+                key = (request.headers or {}).get("idempotency-key") if idempotent else None
+                if key:
+                    return _idempotent(caller, key, f"{method} {path}", path_args, kwargs.get("body"),
+                                       lambda: view(**path_args, **kwargs), status)
                 result = view(**path_args, **kwargs)
             except HavenError as error:
                 metrics.add_metric(name=f"Error_{error.code}", unit="Count", value=1)
@@ -110,6 +114,48 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
 
         return handler
     return decorate
+
+
+def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, status: int) -> Response:
+    """Run a create-or-spend call once per (caller, Idempotency-Key): a retry gets the first answer,
+    the same key with a different request is 409 `idempotency_mismatch` (powertools idempotency)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
+
+    if len(key) > 200:
+        raise ValidationError("`Idempotency-Key` may be at most 200 characters.")
+    request = {"key": f"{caller.id}|{operation}|{key}",
+               "payload": json.loads(json.dumps({"path": path_args, "body": body}, default=_json_default))}
+    try:
+        stored = _execute_once(request=request, call=call, status=status)
+    except IdempotencyValidationError:
+        raise HavenError("This Idempotency-Key was already used for a different request.", "idempotency_mismatch")
+    except IdempotencyAlreadyInProgressError:
+        raise HavenError("A request with this Idempotency-Key is still being processed; retry shortly.",
+                         "request_in_progress")
+    return Response(body=stored["body"], status_code=stored["status"],
+                    headers={"Content-Type": "application/json"})
+
+
+_ONCE = None
+
+
+def _execute_once(*, request: dict, call, status: int) -> dict:
+    global _ONCE
+    if _ONCE is None:
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+        s = wiring.settings()
+        config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="payload",
+                                   expires_after_seconds=s.idempotency_ttl_hours * 3600)
+
+        def execute(request: dict, call, status: int) -> dict:
+            # A HavenError propagates: powertools then deletes the record, so a retry is re-evaluated.
+            return {"status": status, "body": json.dumps(call(), default=_json_default, ensure_ascii=False)}
+
+        _ONCE = idempotent_function(execute, data_keyword_argument="request",
+                                    persistence_store=wiring.get("idempotency_store"), config=config)
+    return _ONCE(request=request, call=call, status=status)
 
 
 def register_middleware(app) -> None:

@@ -1,0 +1,94 @@
+"""Every route × every kind of caller → the status SPEC §1 asks for.
+
+Callers: anonymous, the room's client, another client, the room's provider, another provider, ops.
+401 before anything; 403 for a role that may never use the route; 404 for what the caller may not
+see; success for the right member. Every registered route must appear here.
+"""
+import pytest
+
+from chalicelib.api.routing import ROUTES
+
+ANON, CLIENT, OTHER_CLIENT, PROVIDER, OTHER_PROVIDER, OPS = (
+    "anonymous", "client", "other_client", "provider", "other_provider", "ops")
+CALLERS = (ANON, CLIENT, OTHER_CLIENT, PROVIDER, OTHER_PROVIDER, OPS)
+
+
+def everyone(status):
+    return {c: status for c in CALLERS}
+
+
+def signed_in(status, anon=401):
+    return {ANON: anon, **{c: status for c in CALLERS[1:]}}
+
+
+def only(allowed: dict, default=403):
+    table = {ANON: 401, **{c: default for c in CALLERS[1:]}}
+    table.update(allowed)
+    return table
+
+
+MEMBERS_ONLY = only({CLIENT: 200, PROVIDER: 200, OTHER_CLIENT: 404, OTHER_PROVIDER: 404})
+
+# (method, path) -> (body or callable(ctx, caller) -> body, {caller: status})
+TABLE = {
+    ("GET", "/health"): (None, everyone(200)),
+    ("GET", "/openapi.json"): (None, everyone(200)),
+    ("GET", "/crisis-resources"): (None, everyone(200)),
+    ("POST", "/clients/me"): (
+        {"name": "A", "date_of_birth": "1990-01-01", "timezone": "UTC", "region": "GB", "languages": ["en"]},
+        only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/clients/me"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("PUT", "/ops/clients/{client_id}/plan"): ({"kind": "eap", "live_credits": 2, "messaging_credits": 1},
+                                               only({OPS: 200})),
+    ("POST", "/ops/providers"): (
+        lambda ctx, who: {"email": f"new-{who}@example.com", "name": "Dr N", "kind": "therapist",
+                          "licensed_regions": ["GB"], "languages": ["en"], "timezone": "Europe/London"},
+        only({OPS: 201})),
+    ("PUT", "/ops/assignments"): (lambda ctx, who: {"client_id": ctx["client"].id, "provider_id": ctx["provider"].id},
+                                  only({OPS: 200})),
+    ("GET", "/providers"): (None, signed_in(200)),
+    ("GET", "/providers/me"): (None, only({PROVIDER: 200, OTHER_PROVIDER: 200})),
+    ("PUT", "/providers/me/availability"): ({"timezone": "UTC", "windows": []},
+                                           only({PROVIDER: 200, OTHER_PROVIDER: 200})),
+    ("GET", "/providers/{provider_id}"): (None, signed_in(200)),
+    ("GET", "/rooms"): (None, only({CLIENT: 200, OTHER_CLIENT: 200, PROVIDER: 200, OTHER_PROVIDER: 200})),
+    ("GET", "/rooms/{room_id}"): (None, MEMBERS_ONLY),
+    ("POST", "/rooms/{room_id}/messages"): ({"kind": "text", "text": "hello"},
+                                           {**MEMBERS_ONLY, CLIENT: 201, PROVIDER: 201}),
+    ("GET", "/rooms/{room_id}/messages"): (None, MEMBERS_ONLY),
+    ("POST", "/rooms/{room_id}/read"): (lambda ctx, who: {"message_id": ctx["message_id"]}, MEMBERS_ONLY),
+}
+# Routes added by later work register their rows here (same shape).
+EXTRA: dict = {}
+
+
+def test_every_registered_route_is_in_the_table():
+    missing = sorted(set(ROUTES) - set(TABLE) - set(EXTRA))
+    assert not missing, f"add these routes to the authorization table: {missing}"
+
+
+@pytest.fixture
+def ctx(world, api):
+    client, provider, room_id = world.pair()
+    message = api.post(f"/rooms/{room_id}/messages", provider, {"kind": "text", "text": "welcome"}).json
+    other_client, other_provider = world.client(), world.provider()
+    world.room(other_client, other_provider)
+    return {"client": client, "provider": provider, "room_id": room_id, "message_id": message["id"],
+            "users": {CLIENT: client, OTHER_CLIENT: other_client, PROVIDER: provider,
+                      OTHER_PROVIDER: other_provider, OPS: world.ops, ANON: None}}
+
+
+def _path(template, ctx):
+    return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"])
+
+
+@pytest.mark.parametrize("method,path", sorted({**TABLE, **EXTRA}))
+def test_authorization(api, ctx, method, path):
+    body, expected = {**TABLE, **EXTRA}[(method, path)]
+    failures = []
+    for who in CALLERS:
+        payload = body(ctx, who) if callable(body) else body
+        reply = api.call(method, _path(path, ctx), ctx["users"][who], payload)
+        if reply.status != expected[who]:
+            failures.append(f"{who}: {reply.status} (expected {expected[who]}) {reply.json}")
+    assert not failures, "\n".join(failures)
