@@ -187,7 +187,7 @@ def _forfeit(plan_kind: str, late: bool, purchased: bool) -> Outcome:
 
 
 def on_outcome(actor: str, action: str, starts_at: datetime, now: datetime, late_hours: float = 24,
-               plan_kind: str = SUBSCRIPTION, *, purchased: bool = False) -> Outcome:
+               plan_kind: str | None = None, *, purchased: bool = False) -> Outcome:
     """What happens to the credit a booking holds when it ends this way (SPEC §2).
 
     Returned: provider cancel or decline, expiry unconfirmed, provider no-show, a system
@@ -196,8 +196,9 @@ def on_outcome(actor: str, action: str, starts_at: datetime, now: datetime, late
     (late), client no-show; on insurance and eap plans a forfeit also charges the session
     price, unless the booking's credit was `purchased` (already paid).
 
-    ValueError for a combination that cannot happen (a client declining, say): that is a
-    bug in the caller, not a request to refuse.
+    `plan_kind` must be given (it decides the charge); it defaults to None only to keep the
+    argument order. ValueError for a combination that cannot happen (a client declining, say,
+    or no plan kind): that is a bug in the caller, not a request to refuse.
     """
     if actor not in ACTORS or action not in ACTIONS or plan_kind not in PLAN_KINDS:
         raise ValueError(f"unknown outcome {actor!r}/{action!r}/{plan_kind!r}")

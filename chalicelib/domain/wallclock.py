@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 UTC = timezone.utc
 MINUTES_PER_DAY = 24 * 60
 
-_HHMM = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
+_HHMM = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])")
 
 
 @lru_cache(maxsize=None)
@@ -38,7 +38,7 @@ def zone(name: str) -> ZoneInfo:
 
 def parse_hhmm(text: str, *, allow_24: bool = False) -> int:
     """Minutes after midnight for "HH:MM"; "24:00" only where `allow_24` (a window's end)."""
-    match = _HHMM.match(text) if isinstance(text, str) else None
+    match = _HHMM.fullmatch(text) if isinstance(text, str) else None
     if not match:
         raise ValueError(f"not a HH:MM time: {text!r}")
     hours, minutes = int(match.group(1)), int(match.group(2))

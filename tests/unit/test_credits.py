@@ -216,6 +216,11 @@ def test_the_late_threshold_is_a_setting():
     assert on_outcome("client", "cancel", START, START - timedelta(hours=30), 48, "eap") == FORFEIT_LATE_CHARGED
 
 
+def test_the_plan_kind_must_be_given():
+    with pytest.raises(ValueError):
+        on_outcome("client", "cancel", START, LATE)
+
+
 def test_is_late_below_the_threshold_only():
     assert not is_late(START, EXACTLY_24H)
     assert is_late(START, EXACTLY_24H + timedelta(microseconds=1))
