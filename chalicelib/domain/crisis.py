@@ -62,6 +62,13 @@ _DEFAULT: list[dict] = [
     },
 ]
 
+# One clause for a sentence like "If you need help now, <clause>" in a room's system message.
+_SUMMARIES = {
+    "US": "call or text 988 (988 Suicide & Crisis Lifeline); in an emergency, call 911.",
+    "GB": "call Samaritans on 116 123 or NHS 111 (mental health option); in an emergency, call 999.",
+}
+_DEFAULT_SUMMARY = "call your local emergency number, or find a helpline at https://findahelpline.com."
+
 # Names people use that are not the ISO code.
 _ALIASES = {"UK": "GB"}
 
@@ -84,6 +91,12 @@ def resources_for(region: str | None) -> dict:
     if country in _RESOURCES:
         return {"region": country, "resources": copy.deepcopy(_RESOURCES[country])}
     return {"region": None, "resources": copy.deepcopy(_DEFAULT)}
+
+
+def summary_line(region: str | None) -> str:
+    """The resources for `region` as one lowercase clause ending in a full stop, to follow
+    "If you need help now, " in a system message."""
+    return _SUMMARIES.get(country_of(region) or "", _DEFAULT_SUMMARY)
 
 
 def regions_covered() -> tuple[str, ...]:

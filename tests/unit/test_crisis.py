@@ -1,7 +1,7 @@
 """Crisis resources by region: US 988, GB Samaritans and NHS 111, a default everywhere else."""
 import pytest
 
-from chalicelib.domain.crisis import regions_covered, resources_for
+from chalicelib.domain.crisis import regions_covered, resources_for, summary_line
 
 
 def phones(answer):
@@ -54,3 +54,15 @@ def test_answers_are_fresh_copies():
     answer["resources"][0]["phone"] = "changed"
     answer["resources"].clear()
     assert resources_for("US")["resources"][0]["phone"] == "988"
+
+
+def test_the_summary_line_names_the_numbers_for_the_region():
+    assert "988" in summary_line("US-CA") and "911" in summary_line("US")
+    assert "116 123" in summary_line("GB") and "111" in summary_line("GB") and "999" in summary_line("GB")
+    assert "findahelpline.com" in summary_line("FR") and "findahelpline.com" in summary_line(None)
+
+
+def test_summary_lines_continue_a_sentence():
+    for region in (*regions_covered(), None):
+        line = summary_line(region)
+        assert line[0].islower() and line.endswith(".")
