@@ -127,3 +127,11 @@ DirectoryQuery.name = "DirectoryQuery"
 MessagesQuery = page_query()
 
 CrisisQuery = Query("CrisisQuery", region=Field("string", required=False, max_len=10))
+
+NewUpload = Model(
+    "NewUpload",
+    kind=Field("string", enum=("audio", "video")),
+    content_type=Field("string", min_len=3, max_len=200, description="compared without parameters"),
+    size_bytes=Field("integer", min=1, max=_s.video_max_bytes * 4,
+                     description="audio ≤ 25 MiB, video ≤ 200 MiB (413 beyond)"),
+)

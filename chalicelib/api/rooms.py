@@ -4,6 +4,7 @@ from chalice import Blueprint
 from chalicelib import wiring
 from chalicelib.api import models
 from chalicelib.api.routing import MEMBER, route
+from chalicelib.identity import CLIENT
 from chalicelib.errors import ValidationError
 from chalicelib.services import rooms
 
@@ -20,7 +21,7 @@ def get_room(room_id, caller):
     return rooms.view(caller, room_id, wiring.clock()())
 
 
-@route(bp, "/rooms/{room_id}/messages", "POST", roles=MEMBER, body=models.NewMessage, status=201,
+@route(bp, "/rooms/{room_id}/messages", "POST", roles=MEMBER, body=models.NewMessage, status=201, idempotent=True,
        summary="Post a text, voice or video message")
 def post_message(room_id, caller, body):
     now = wiring.clock()()
@@ -46,3 +47,28 @@ def list_messages(room_id, caller, query):
        summary="Mark messages read up to one")
 def mark_read(room_id, caller, body):
     return rooms.mark_read(caller, room_id, body["message_id"])
+
+
+@route(bp, "/rooms/{room_id}/media", "POST", roles=MEMBER, body=models.NewUpload, status=201, idempotent=True,
+       summary="Get a presigned POST to upload a voice or video file (15 minutes)")
+def create_upload(room_id, caller, body):
+    from chalicelib.services import media
+
+    return media.create_upload(caller, room_id, body, wiring.clock()())
+
+
+@route(bp, "/rooms/{room_id}/messaging-sessions", "POST", roles=(CLIENT,), status=201, idempotent=True,
+       summary="Start a 7-day messaging session (insurance and eap plans)")
+def start_messaging_session(room_id, caller):
+    from chalicelib.services import messaging_sessions
+
+    return messaging_sessions.start(caller, room_id, wiring.clock()())
+
+
+@route(bp, "/rooms/{room_id}/messaging-sessions/{session_id}", "DELETE", roles=(CLIENT,),
+       summary="Always 409: messaging sessions cannot be cancelled")
+def cancel_messaging_session(room_id, session_id, caller):
+    from chalicelib.services import messaging_sessions
+
+    rooms.member_room(caller, room_id)
+    messaging_sessions.refuse_cancel()

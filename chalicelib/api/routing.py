@@ -186,7 +186,8 @@ def register_middleware(app) -> None:
         finally:
             logger.remove_keys(["route", "caller_id", "role"])
             try:
-                metrics.flush_metrics()
+                if metrics.metric_set:
+                    metrics.flush_metrics()
             except Exception:  # a metrics problem must not fail a request
                 pass
 

@@ -132,8 +132,8 @@ class Field:
 class Model:
     """A named set of fields; `validate` returns a plain dict of cleaned values."""
 
-    def __init__(self, name: str, **fields: Field):
-        self.name = name
+    def __init__(self, model_name: str, /, **fields: Field):
+        self.name = model_name
         self.fields = fields
 
     def validate(self, data: Any, prefix: str = "") -> dict:

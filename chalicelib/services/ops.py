@@ -32,6 +32,7 @@ def set_plan(client_id: str, body: dict, now: datetime) -> dict:
     }
     # Usage lives in the ledger, apart from the plan, so setting a plan again keeps it (SPEC §2).
     user.update(actions=[type(user).plan.set(plan)])
+    room_store.set_plan_kind(user.id, kind)
     return plan
 
 
@@ -44,6 +45,7 @@ def assign(body: dict, now: datetime) -> dict:
         raise NotFound("provider")
     if not provider.active:
         raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
-    room, _previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now))
+    room, _previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now),
+                                                    plan_kind=(client.plan or {}).get("kind"))
     return {"room_id": room.id, "client_id": client.id, "provider_id": provider.id,
             "provider_kind": provider.kind}

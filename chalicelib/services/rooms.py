@@ -16,7 +16,7 @@ from chalicelib.store import rooms as room_store
 from chalicelib.store.models import MessageModel, RoomModel
 
 
-def _member_room(caller: Caller, room_id: str) -> RoomModel:
+def member_room(caller: Caller, room_id: str) -> RoomModel:
     room = room_store.get(room_id)
     if room is None or caller.id not in (room.client_id, room.provider_id):
         raise NotFound("room")
@@ -36,7 +36,7 @@ def banner(room: RoomModel, now: datetime) -> dict | None:
 
 
 def view(caller: Caller, room_id: str, now: datetime) -> dict:
-    room = _member_room(caller, room_id)
+    room = member_room(caller, room_id)
     return {
         **room_summary(room),
         "unread_count": room_store.unread_count(room, caller.role),
@@ -79,7 +79,7 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
                                      created_at=iso(now), body=body)
     metrics.add_metric(name="MessagePosted", unit="Count", value=1)
     logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": "text"})
-    _after_member_message(room, caller, message, now)
+    after_member_message(room, caller, message, now)
     return {"id": message.id, "room_id": room_id, "kind": "text", "sender_id": caller.id,
             "created_at": message.created_at, "text": text}
 
@@ -94,21 +94,16 @@ def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
                                   created_at=iso(now), body=body)
 
 
-# Messaging rules that react to a member's message (alerts, reply promise) plug in here.
-_AFTER_MESSAGE_HOOKS: list = []
+def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
+    """Rules that react to a member's message: the reply promise, then the new-message alert."""
+    from chalicelib.services import alerts, replies
 
-
-def on_member_message(hook) -> None:
-    _AFTER_MESSAGE_HOOKS.append(hook)
-
-
-def _after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
-    for hook in _AFTER_MESSAGE_HOOKS:
-        hook(room, caller, message, now)
+    replies.on_member_message(room, caller, message, now)
+    alerts.on_member_message(room, caller, message, now)
 
 
 def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:
-    _member_room(caller, room_id)
+    member_room(caller, room_id)
     cursors = wiring.get("cursors")
     scope = f"messages:{room_id}"
     before = None
@@ -132,7 +127,7 @@ def _media_urls(room_id: str, items: list[MessageModel]) -> dict:
 
 
 def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:
-    room = _member_room(caller, room_id)
+    room = member_room(caller, room_id)
     seq = room_store.seq_of(message_id)
     message = room_store.get_message(room_id, seq) if seq else None
     if message is None or message.id != message_id:

@@ -24,3 +24,17 @@ def meta(table: str, **extra):
 def index_meta(name: str, projection):
     return type("Meta", (), {"index_name": name, "projection": projection,
                              "billing_mode": "PAY_PER_REQUEST"})
+
+
+_connection = None
+
+
+def transact_write(**kwargs):
+    """A PynamoDB TransactWrite on this container's one connection (all-or-nothing writes)."""
+    global _connection
+    from pynamodb.connection import Connection
+    from pynamodb.transactions import TransactWrite
+
+    if _connection is None:
+        _connection = Connection(region=_s.region, host=_s.endpoint_url)
+    return TransactWrite(connection=_connection, **kwargs)

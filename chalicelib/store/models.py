@@ -94,8 +94,13 @@ class RoomModel(Model):
     # new-message alerts: when the last alert went to each side
     alert_client_at = UnicodeAttribute(null=True)
     alert_provider_at = UnicodeAttribute(null=True)
-    # messaging session banner and the open reply deadline
+    # the client's plan kind, copied here so each message needs no user read (reply promise)
+    plan_kind = UnicodeAttribute(null=True)
+    # messaging session banner, its end (sortable text, for conditions) and the open reply deadline
     messaging_session = JSONAttribute(null=True)
+    session_ends = UnicodeAttribute(null=True)
+    alert_client_seq = NumberAttribute(null=True)
+    alert_provider_seq = NumberAttribute(null=True)
     reply_due_at = UnicodeAttribute(null=True)
     reply_timer_id = UnicodeAttribute(null=True)
     by_client = RoomsByClient()

@@ -33,12 +33,13 @@ def for_provider(provider_id: str) -> list[RoomModel]:
     return list(RoomModel.by_provider.query(provider_id))
 
 
-def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str) -> tuple[RoomModel, str | None]:
+def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str,
+                       plan_kind: str | None = None) -> tuple[RoomModel, str | None]:
     """Create the client's room for this provider kind, or hand it to a new provider (history stays).
     Returns the room and the previous provider id when it changed."""
     room_id = room_id_for(client_id, provider_kind)
     room = RoomModel(room_id, client_id=client_id, provider_id=provider_id, provider_kind=provider_kind,
-                     created_at=now_iso)
+                     created_at=now_iso, plan_kind=plan_kind)
     try:
         room.save(condition=RoomModel.id.does_not_exist())
         return room, None
@@ -127,3 +128,8 @@ def unread_count(room: RoomModel, role: str) -> int:
     if role == "client":
         return max(0, int(room.sent_provider + room.sent_system - room.read_client))
     return max(0, int(room.sent_client + room.sent_system - room.read_provider))
+
+
+def set_plan_kind(client_id: str, plan_kind: str) -> None:
+    for room in for_client(client_id):
+        room.update(actions=[RoomModel.plan_kind.set(plan_kind)])

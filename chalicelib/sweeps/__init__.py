@@ -34,6 +34,7 @@ def run(name: str, event) -> dict:
     finally:
         logger.remove_keys(["sweep", "as_of"])
         try:
-            metrics.flush_metrics()
+            if metrics.metric_set:
+                metrics.flush_metrics()
         except Exception:  # metrics must not fail a sweep
             pass

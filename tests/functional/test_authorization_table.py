@@ -57,13 +57,19 @@ TABLE = {
                                            {**MEMBERS_ONLY, CLIENT: 201, PROVIDER: 201}),
     ("GET", "/rooms/{room_id}/messages"): (None, MEMBERS_ONLY),
     ("POST", "/rooms/{room_id}/read"): (lambda ctx, who: {"message_id": ctx["message_id"]}, MEMBERS_ONLY),
+    ("POST", "/rooms/{room_id}/media"): ({"kind": "audio", "content_type": "audio/mpeg", "size_bytes": 1000},
+                                        {**MEMBERS_ONLY, CLIENT: 201, PROVIDER: 201}),
+    # the client has no plan: 402 proves the caller got past every access check
+    ("POST", "/rooms/{room_id}/messaging-sessions"): (None, only({CLIENT: 402, OTHER_CLIENT: 404})),
+    ("DELETE", "/rooms/{room_id}/messaging-sessions/{session_id}"): (None, only({CLIENT: 409, OTHER_CLIENT: 404})),
 }
 # Routes added by later work register their rows here (same shape).
 EXTRA: dict = {}
 
 
 def test_every_registered_route_is_in_the_table():
-    missing = sorted(set(ROUTES) - set(TABLE) - set(EXTRA))
+    registered = {(method, path) for (path, method) in ROUTES}
+    missing = sorted(registered - set(TABLE) - set(EXTRA))
     assert not missing, f"add these routes to the authorization table: {missing}"
 
 
@@ -79,7 +85,8 @@ def ctx(world, api):
 
 
 def _path(template, ctx):
-    return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"])
+    return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"],
+                           session_id="ms_unknown")
 
 
 @pytest.mark.parametrize("method,path", sorted({**TABLE, **EXTRA}))

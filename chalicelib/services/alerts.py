@@ -1,0 +1,43 @@
+"""New-message alerts (SPEC §2): an email with no content to the other side when they write,
+unless an alert for that room is already pending for them (sent, and they have not read
+since), and never more than one per room per hour. System messages never alert.
+
+The decision is one conditional update on the room, so concurrent messages send one alert.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import wiring
+from chalicelib.clock import sortable
+from chalicelib.identity import Caller
+from chalicelib.services import notify
+from chalicelib.store import users as user_store
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import MessageModel, RoomModel
+
+
+def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> bool:
+    recipient_role = "provider" if caller.is_client else "client"
+    recipient_id = room.provider_id if caller.is_client else room.client_id
+    alert_at = getattr(RoomModel, f"alert_{recipient_role}_at")
+    alert_seq = getattr(RoomModel, f"alert_{recipient_role}_seq")
+    read_seq = getattr(RoomModel, f"read_{recipient_role}_seq")
+    quiet_since = sortable(now - timedelta(seconds=wiring.settings().new_message_alert_interval_seconds))
+    # Pending = an alert went out and the recipient has not read up to it yet.
+    not_pending = alert_seq.does_not_exist() | (read_seq >= alert_seq)
+    not_recent = alert_at.does_not_exist() | (alert_at <= quiet_since)
+    try:
+        RoomModel(room.id).update(actions=[alert_at.set(sortable(now)), alert_seq.set(int(message.seq))],
+                                  condition=not_pending & not_recent)
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    recipient = user_store.get(recipient_id)
+    if recipient is None:
+        return False
+    return notify.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message", recipient.email,
+                       {"room_id": room.id}, now)

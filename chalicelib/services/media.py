@@ -1,0 +1,112 @@
+"""Voice and video messages (SPEC §2): upload slots, the server-side check, playback links.
+
+An upload slot is a `media` record plus a presigned POST to `pending/<room>/<media>`. A message
+may carry it only once the object exists and its real size and type (HEAD) fit what was
+declared and the kind's limits; a refused object is deleted, an accepted one moves to
+`rooms/<room>/<media>`. Abandoned uploads expire under `pending/` by lifecycle rule.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import wiring
+from chalicelib.clock import iso
+from chalicelib.domain.profiles import normalize_content_type
+from chalicelib.errors import HavenError, NotFound
+from chalicelib.identity import Caller
+from chalicelib.observability import logger, metrics
+from chalicelib.services import rooms as room_service
+from chalicelib.store import rooms as room_store
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import MediaModel
+
+
+def _limits(kind: str) -> tuple[tuple[str, ...], int]:
+    s = wiring.settings()
+    return (s.audio_types, s.audio_max_bytes) if kind == "audio" else (s.video_types, s.video_max_bytes)
+
+
+def pending_key(room_id: str, media_id: str) -> str:
+    return f"pending/{room_id}/{media_id}"
+
+
+def final_key(room_id: str, media_id: str) -> str:
+    return f"rooms/{room_id}/{media_id}"
+
+
+def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
+    room_service.member_room(caller, room_id)
+    kind = body["kind"]
+    allowed, max_bytes = _limits(kind)
+    content_type = normalize_content_type(body["content_type"])
+    if content_type not in allowed:
+        raise HavenError(f"A {kind} message must be one of: {', '.join(allowed)}.", "media_mismatch",
+                         details={"allowed": list(allowed)})
+    if body["size_bytes"] > max_bytes:
+        raise HavenError(f"A {kind} message may be at most {max_bytes // (1024 * 1024)} MiB.", "too_large")
+    s = wiring.settings()
+    media_id = "med_" + secrets.token_hex(12)
+    key = pending_key(room_id, media_id)
+    MediaModel(media_id, room_id=room_id, uploader_id=caller.id, kind=kind, content_type=content_type,
+               size_bytes=body["size_bytes"], key=key, created_at=iso(now),
+               expires=now + timedelta(days=2)).save(condition=MediaModel.id.does_not_exist())
+    upload = wiring.get("media").upload_form(key, content_type, body["size_bytes"], s.upload_url_seconds)
+    logger.info("upload slot created", extra={"room_id": room_id, "media_id": media_id, "kind": kind})
+    return {"media_id": media_id, "upload": upload, "expires_in": s.upload_url_seconds}
+
+
+def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, now: datetime) -> dict:
+    room_service.member_room(caller, room_id)
+    try:
+        media = MediaModel.get(media_id)
+    except DoesNotExist:
+        raise NotFound("media")
+    if media.room_id != room_id or media.uploader_id != caller.id:
+        raise NotFound("media")
+    if media.used_by:
+        raise HavenError("This upload is already attached to a message.", "already_used")
+    if media.kind != kind:
+        raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
+    store = wiring.get("media")
+    found = store.head(media.key)
+    if found is None:
+        raise HavenError("The file has not been uploaded yet; upload it with the form, then post again.",
+                         "upload_missing")
+    allowed, max_bytes = _limits(kind)
+    real_type = normalize_content_type(found["content_type"])
+    if found["size"] > max_bytes or found["size"] > int(media.size_bytes):
+        store.delete(media.key)
+        metrics.add_metric(name="MediaRefused", unit="Count", value=1)
+        raise HavenError(f"The uploaded file is larger than declared or than {max_bytes // (1024 * 1024)} MiB; "
+                         "it was removed.", "too_large")
+    if real_type != media.content_type or real_type not in allowed:
+        store.delete(media.key)
+        metrics.add_metric(name="MediaRefused", unit="Count", value=1)
+        raise HavenError("The uploaded file's type does not match what was declared; it was removed.",
+                         "media_mismatch")
+    try:  # claim the upload for exactly one message
+        media.update(actions=[MediaModel.used_by.set("claimed"), MediaModel.expires.remove()],
+                     condition=MediaModel.used_by.does_not_exist())
+    except UpdateError as error:
+        if condition_failed(error):
+            raise HavenError("This upload is already attached to a message.", "already_used")
+        raise
+    store.promote(media.key, final_key(room_id, media_id))
+    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    if room is None:
+        raise NotFound("room")
+    message = room_store.put_message(room, kind=kind, sender_id=caller.id, sender_role=caller.role,
+                                     created_at=iso(now), media_id=media_id)
+    media.update(actions=[MediaModel.used_by.set(message.id)])
+    logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": kind})
+    room_service.after_member_message(room, caller, message, now)
+    return room_service.render(room_id, message, media_url=playback_urls(room_id, [media_id])[media_id])
+
+
+def playback_urls(room_id: str, media_ids: list[str]) -> dict[str, str]:
+    """Fresh presigned GETs (no DynamoDB read: the key follows from the ids)."""
+    store, expires = wiring.get("media"), wiring.settings().playback_url_seconds
+    return {media_id: store.playback_url(final_key(room_id, media_id), expires) for media_id in media_ids}

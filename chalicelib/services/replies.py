@@ -1,0 +1,137 @@
+"""The reply promise (SPEC §2): a client message that arrives while no reply is owed opens a
+deadline one working day (of the provider's working hours) later; any provider message settles
+it; the deadlines sweep tells the provider once when it passes and ops once a working day later.
+
+A deadline is a timer item in the sparse `due` index plus `reply_due_at` on the room, written
+together in one transaction so a room never owes two replies.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import wiring
+from chalicelib.clock import iso, parse_iso, sortable
+from chalicelib.domain import credits as credit_policy
+from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is_working
+from chalicelib.identity import Caller
+from chalicelib.observability import logger, metrics
+from chalicelib.services import notify
+from chalicelib.store import users as user_store
+from chalicelib.store.base import transact_write
+from chalicelib.store.errors import condition_failed
+from chalicelib.store.models import MessageModel, RoomModel, TimerModel, UserModel
+
+KIND = "reply_deadline"
+
+
+def calendar_for(provider: UserModel | None) -> WorkingCalendar:
+    s = wiring.settings()
+    hours = (provider.working_hours if provider else None) or [
+        {"weekday": d, "start": a, "end": b} for d, a, b in s.default_working_hours]
+    return WorkingCalendar((provider.timezone if provider else None) or s.default_provider_timezone, hours,
+                           provider.country if provider else None)
+
+
+def session_active(room: RoomModel, now: datetime) -> bool:
+    return bool(room.session_ends) and room.session_ends > sortable(now)
+
+
+def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
+    if caller.is_provider:
+        settle(room, now)
+        return
+    applies = credit_policy.reply_promise_applies(room.plan_kind, room.provider_kind == "psychiatrist",
+                                                  session_active(room, now))
+    if not applies or room.reply_timer_id:
+        return
+    provider = user_store.get(room.provider_id)
+    calendar = calendar_for(provider)
+    due = add_working_time(calendar, now, wiring.settings().reply_working_day_hours)
+    timer_id = f"reply#{room.id}#{int(message.seq)}"
+    try:
+        with transact_write() as tx:
+            tx.save(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
+                               data={"provider_id": room.provider_id, "due_at": iso(due)},
+                               due_kind=KIND, due_at=sortable(due)),
+                    condition=TimerModel.id.does_not_exist())
+            tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.set(iso(due)),
+                                                   RoomModel.reply_timer_id.set(timer_id)],
+                      condition=RoomModel.reply_timer_id.does_not_exist())
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return  # a concurrent client message opened it first
+        raise
+    room.reply_due_at, room.reply_timer_id = iso(due), timer_id
+    metrics.add_metric(name="ReplyDeadlineOpened", unit="Count", value=1)
+    if not is_working(calendar, now):
+        _out_of_hours_notice(room, due, now)
+
+
+def _out_of_hours_notice(room: RoomModel, due: datetime, now: datetime) -> None:
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain import crisis
+    from chalicelib.services.rooms import post_system
+
+    client = user_store.get(room.client_id)
+    zone = ZoneInfo(client.timezone) if client and client.timezone else ZoneInfo("UTC")
+    local = due.astimezone(zone)
+    help_line = crisis.summary_line(client.region if client else None)
+    text = (f"Thanks for your message. Your provider is outside their working hours right now; "
+            f"you can expect a reply by {local:%A %d %B, %H:%M} ({zone.key}). "
+            f"Haven is not a crisis service: if you need help now, {help_line}")
+    post_system(room.id, text, now)
+
+
+def settle(room: RoomModel, now: datetime) -> bool:
+    """A provider message settles the open deadline, if any."""
+    timer_id = room.reply_timer_id
+    if not timer_id:
+        return False
+    try:
+        with transact_write() as tx:
+            tx.update(TimerModel(timer_id), actions=[TimerModel.due_kind.remove(), TimerModel.due_at.remove(),
+                                                     TimerModel.settled_at.set(iso(now))],
+                      condition=TimerModel.id.exists())
+            tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()],
+                      condition=RoomModel.reply_timer_id == timer_id)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    room.reply_due_at = room.reply_timer_id = None
+    return True
+
+
+def sweep_overdue(now: datetime) -> int:
+    """Tell the provider once when a reply is overdue; ops once a further working day later."""
+    s = wiring.settings()
+    acted = 0
+    for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), limit=s.sweep_batch):
+        room_id = timer.ref_id
+        data = dict(timer.data or {})
+        provider = user_store.get(data.get("provider_id", ""))
+        stage = int(timer.stage or 0)
+        if stage == 0:
+            if provider is not None:
+                notify.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider", provider.email,
+                            {"room_id": room_id, "due_at": data.get("due_at")}, now)
+            escalate_at = add_working_time(calendar_for(provider), parse_iso(data["due_at"]),
+                                           s.reply_working_day_hours)
+            actions = [TimerModel.stage.set(1), TimerModel.due_at.set(sortable(escalate_at))]
+        else:
+            notify.send(f"reply_overdue#{timer.id}#ops", "reply_overdue_ops", s.ops_email,
+                        {"room_id": room_id, "due_at": data.get("due_at"), "provider_id": data.get("provider_id")},
+                        now)
+            actions = [TimerModel.stage.set(2), TimerModel.due_kind.remove(), TimerModel.due_at.remove()]
+        try:  # the version condition makes a concurrent or repeated run a no-op
+            timer.update(actions=actions, condition=TimerModel.due_kind.exists())
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+            continue
+        acted += 1
+        logger.info("reply overdue", extra={"room_id": room_id, "timer_id": timer.id, "stage": stage})
+    return acted
