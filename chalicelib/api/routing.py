@@ -108,6 +108,10 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                 metrics.add_metric(name=f"Error_{error.code}", unit="Count", value=1)
                 logger.info("request refused", extra={"code": error.code, "status": error.status})
                 return error_response(error)
+            except Exception:  # the envelope, never a bare 500; the traceback (ids only) goes to the log
+                logger.exception("unhandled error")
+                metrics.add_metric(name="ServerError", unit="Count", value=1)
+                return error_response(HavenError("Something went wrong on our side; try again.", "internal_error"))
             if isinstance(result, Response):
                 return result
             return json_response(result, status)
