@@ -102,7 +102,8 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                 key = (request.headers or {}).get("idempotency-key") if idempotent else None
                 if key:
                     return _idempotent(caller, key, f"{method} {path}", path_args, kwargs.get("body"),
-                                       lambda: view(**path_args, **kwargs), status)
+                                       lambda: view(**path_args, **kwargs), status,
+                                       getattr(bp, "lambda_context", None))
                 result = view(**path_args, **kwargs)
             except HavenError as error:
                 metrics.add_metric(name=f"Error_{error.code}", unit="Count", value=1)
@@ -120,7 +121,8 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
     return decorate
 
 
-def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, status: int) -> Response:
+def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, status: int,
+                lambda_context=None) -> Response:
     """Run a create-or-spend call once per (caller, Idempotency-Key): a retry gets the first answer,
     the same key with a different request is 409 `idempotency_mismatch` (powertools idempotency)."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -131,7 +133,7 @@ def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, s
     request = {"key": f"{caller.id}|{operation}|{key}",
                "payload": json.loads(json.dumps({"path": path_args, "body": body}, default=_json_default))}
     try:
-        stored = _execute_once(request=request, call=call, status=status)
+        stored = _execute_once(request=request, call=call, status=status, lambda_context=lambda_context)
     except IdempotencyValidationError:
         raise HavenError("This Idempotency-Key was already used for a different request.", "idempotency_mismatch")
     except IdempotencyAlreadyInProgressError:
@@ -142,16 +144,17 @@ def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, s
 
 
 _ONCE = None
+_CONFIG = None
 
 
-def _execute_once(*, request: dict, call, status: int) -> dict:
-    global _ONCE
+def _execute_once(*, request: dict, call, status: int, lambda_context=None) -> dict:
+    global _ONCE, _CONFIG
     if _ONCE is None:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         s = wiring.settings()
-        config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="payload",
-                                   expires_after_seconds=s.idempotency_ttl_hours * 3600)
+        config = _CONFIG = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="payload",
+                                             expires_after_seconds=s.idempotency_ttl_hours * 3600)
 
         def execute(request: dict, call, status: int) -> dict:
             # A HavenError propagates: powertools then deletes the record, so a retry is re-evaluated.
@@ -159,6 +162,8 @@ def _execute_once(*, request: dict, call, status: int) -> dict:
 
         _ONCE = idempotent_function(execute, data_keyword_argument="request",
                                     persistence_store=wiring.get("idempotency_store"), config=config)
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        _CONFIG.register_lambda_context(lambda_context)  # lets an abandoned in-progress record expire
     return _ONCE(request=request, call=call, status=status)
 
 

@@ -94,7 +94,7 @@ def settle(room: RoomModel, now: datetime) -> bool:
         with transact_write() as tx:
             tx.update(TimerModel(timer_id), actions=[TimerModel.due_kind.remove(), TimerModel.due_at.remove(),
                                                      TimerModel.settled_at.set(iso(now))],
-                      condition=TimerModel.id.exists())
+                      condition=TimerModel.id.exists(), add_version_condition=False)
             tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()],
                       condition=RoomModel.reply_timer_id == timer_id)
     except TransactWriteError as error:

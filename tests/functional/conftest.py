@@ -195,3 +195,23 @@ class World:
 @pytest.fixture
 def world(api, cognito, ops_user):
     return World(api, cognito, ops_user)
+
+
+def sweep(chalice_client, name: str, at: datetime) -> dict:
+    """Run a scheduled function as of `at`, the way EventBridge would call it."""
+    event = chalice_client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                    detail={}, resources=[f"arn:aws:events:::rule/{name}"])
+    event["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return chalice_client.lambda_.invoke(name, event).payload
+
+
+@pytest.fixture
+def run_sweep(chalice_client):
+    return lambda name, at: sweep(chalice_client, name, at)
+
+
+def mail_to(address: str) -> list[dict]:
+    from tests.support.aws import sent_mail
+
+    return [m for m in sent_mail() if address in (m.get("destinations", {}).get("ToAddresses") or
+                                                 m.get("destinations") or [])]
