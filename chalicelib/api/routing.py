@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 
-from chalice import Response
+from chalice import CORSConfig, Response
 
 from chalicelib import wiring
 from chalicelib.clock import iso
@@ -41,6 +41,15 @@ class RouteSpec:
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
+
+
+def _cors() -> CORSConfig:
+    """CORS for the client apps' origins. API Gateway's preflight names the first origin; the
+    middleware answers each request with the caller's origin when it is one of ours."""
+    origins = wiring.settings().cors_origins
+    return CORSConfig(allow_origin=origins[0] if origins else "null",
+                      allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Correlation-Id"],
+                      expose_headers=["X-Correlation-Id"], max_age=600)
 
 
 def _json_default(value: Any):
@@ -75,7 +84,7 @@ def parse_json_body(raw: bytes | None) -> Any:
 
 
 def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
-          idempotent: bool = False, produces: str = "application/json", cors=True):
+          idempotent: bool = False, produces: str = "application/json", cors=None):
     """Register a view. The view is called as `view(caller=..., body=..., query=..., **path_params)`
     and returns a JSON-able value (or a chalice Response for HTML)."""
     def decorate(view: Callable):
@@ -83,7 +92,7 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
         ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
                                            idempotent, produces, params)
 
-        @bp.route(path, methods=[method], cors=cors, content_types=["application/json", "text/plain",
+        @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(), content_types=["application/json", "text/plain",
                                                                      "application/x-www-form-urlencoded"])
         @functools.wraps(view)
         def handler(**path_args):
@@ -191,6 +200,10 @@ def register_middleware(app) -> None:
             if response.status_code >= 500:
                 metrics.add_metric(name="ServerError", unit="Count", value=1)
             response.headers.setdefault("X-Correlation-Id", correlation)
+            origin = (event.headers or {}).get("origin")
+            if origin and origin in wiring.settings().cors_origins:
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.headers["Vary"] = "Origin"
             return response
         finally:
             logger.remove_keys(["route", "caller_id", "role"])
