@@ -20,6 +20,12 @@ def test_openapi_lists_every_route_with_its_request_schema(api):
     assert limit["schema"]["minimum"] == 1 and limit["schema"]["maximum"] == 100
 
 
+def test_the_document_is_valid_openapi(api):
+    from openapi_spec_validator import validate
+
+    validate(api.get("/openapi.json").json)
+
+
 def test_cors_answers_our_origins_only(api):
     ours = api.get("/health", headers={"Origin": "http://localhost:3000"})
     assert ours.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000"
