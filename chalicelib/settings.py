@@ -7,7 +7,7 @@ stack) set; numbers are defaults a deployment may override the same way.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 

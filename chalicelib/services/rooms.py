@@ -47,7 +47,7 @@ def view(caller: Caller, room_id: str, now: datetime) -> dict:
 
 
 def _next_session(room: RoomModel, now: datetime):
-    hook = wiring._overrides.get("next_session") or _NEXT_SESSION_HOOK[0]
+    hook = _NEXT_SESSION_HOOK[0]
     return hook(room, now) if hook else None
 
 

@@ -13,13 +13,6 @@ def get(user_id: str) -> UserModel | None:
         return None
 
 
-def get_many(user_ids: list[str]) -> dict[str, UserModel]:
-    ids = list(dict.fromkeys(user_ids))
-    if not ids:
-        return {}
-    return {user.id: user for user in UserModel.batch_get(ids)}
-
-
 def directory_page(limit: int, start_id: str | None, condition=None) -> tuple[list[UserModel], str | None]:
     """Up to `limit` listed providers matching `condition`, by id; and the id to continue after."""
     last_key = {"directory": {"S": "provider"}, "id": {"S": start_id}} if start_id else None
