@@ -13,6 +13,12 @@ app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
 routing.register_middleware(app)
 for blueprint in (public_bp, clients_bp, providers_bp, ops_bp, rooms_bp):
     app.register_blueprint(blueprint)
+# Live sessions (bookings, slots) and emailed links.
+from chalicelib.api.bookings import bp as bookings_bp  # noqa: E402
+from chalicelib.api.links import bp as links_bp  # noqa: E402
+
+for blueprint in (bookings_bp, links_bp):
+    app.register_blueprint(blueprint)
 
 
 @app.schedule("rate(5 minutes)", name="reminders")

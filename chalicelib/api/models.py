@@ -135,3 +135,40 @@ NewUpload = Model(
     size_bytes=Field("integer", min=1, max=_s.video_max_bytes * 4,
                      description="audio ≤ 25 MiB, video ≤ 200 MiB (413 beyond)"),
 )
+
+
+# --- live sessions -------------------------------------------------------------------------------
+
+_BOOKING_STATUSES = ("pending", "confirmed", "declined", "cancelled", "late_cancelled", "completed",
+                     "client_no_show", "provider_no_show", "expired", "unresolved", "rescheduled")
+
+NewBooking = Model(
+    "NewBooking",
+    provider_id=Field("string", required=False, min_len=1, max_len=128, description="clients: whom to book"),
+    client_id=Field("string", required=False, min_len=1, max_len=128, description="providers: for which client"),
+    modality=Field("string", enum=("video", "audio", "chat")),
+    starts_at=Field("datetime", description="UTC, on the provider's hour or half hour"),
+    purchase=Field("boolean", required=False, default=False,
+                   description="clients: buy a credit (session_price_cents) when none is left"),
+)
+
+RescheduleBooking = Model(
+    "RescheduleBooking",
+    starts_at=Field("datetime"),
+    purchase=Field("boolean", required=False, default=False,
+                   description="a late change by the client needs a new credit; buy one when none is left"),
+)
+
+CancelBooking = Model("CancelBooking", reason=Field("string", required=False, nullable=True, max_len=500))
+
+BookingsQuery = page_query(
+    status=Field("string", required=False, enum=_BOOKING_STATUSES),
+    **{"from": Field("datetime", required=False, description="inclusive"),
+       "to": Field("datetime", required=False, description="exclusive")},
+)
+BookingsQuery.name = "BookingsQuery"
+
+SlotsQuery = Query("SlotsQuery", **{"from": Field("datetime", required=False, description="default now"),
+                                    "to": Field("datetime", required=False, description="default from + 7 days")})
+
+LinkAction = Query("LinkAction", action=Field("string", required=False, enum=("confirm", "decline")))

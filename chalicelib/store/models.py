@@ -213,7 +213,86 @@ class IdempotencyModel(Model):
     expiration = TTLAttribute(null=True)
 
 
+# --- live sessions ---------------------------------------------------------------------------
+
+class BookingsByClient(GlobalSecondaryIndex):
+    Meta = index_meta("by_client", AllProjection())
+    client_id = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)  # clock.sortable
+
+
+class BookingsByProvider(GlobalSecondaryIndex):
+    Meta = index_meta("by_provider", AllProjection())
+    provider_id = UnicodeAttribute(hash_key=True)
+    starts_at = UnicodeAttribute(range_key=True)
+
+
+class BookingModel(Model):
+    """A live session. `version` is bumped by every status change and is the optimistic lock
+    each transition is conditioned on (a plain number, managed by the bookings store, so it can
+    sit in transactions without PynamoDB's implicit version conditions). `series_id` is shared by
+    a booking and its reschedules (the calendar UID); `sequence` is the last calendar SEQUENCE.
+    `credit` says what the booking holds: `{"bucket"}` (a usage counter) or `{"purchased": true}`.
+    Emails and zones are copied from the profiles so sweeps need no further reads."""
+    Meta = meta("bookings")
+    id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    modality = UnicodeAttribute()
+    status = UnicodeAttribute()
+    starts_at = UnicodeAttribute()  # clock.sortable (fixed width)
+    ends_at = UnicodeAttribute()
+    confirm_by = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()  # client | provider
+    updated_at = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
+    series_id = UnicodeAttribute()
+    sequence = NumberAttribute(default=0)
+    rescheduled_to = UnicodeAttribute(null=True)
+    rescheduled_from = UnicodeAttribute(null=True)
+    plan_kind = UnicodeAttribute(null=True)
+    price_cents = NumberAttribute(null=True)
+    credit = JSONAttribute(null=True)
+    claims = ListAttribute(of=UnicodeAttribute, default=list)
+    client_email = UnicodeAttribute(null=True)
+    provider_email = UnicodeAttribute(null=True)
+    client_tz = UnicodeAttribute(null=True)
+    provider_tz = UnicodeAttribute(null=True)
+    client_joined_at = UnicodeAttribute(null=True)
+    provider_joined_at = UnicodeAttribute(null=True)
+    ended_by = UnicodeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)  # never logged, never emailed
+    by_client = BookingsByClient()
+    by_provider = BookingsByProvider()
+
+
+class ClaimModel(Model):
+    """One member's 30-minute granule, taken by one booking (`<member id>#<granule>`). Created
+    with `attribute_not_exists` in the same transaction as the booking: the one guard against
+    double booking for create, reschedule and accept."""
+    Meta = meta("claims")
+    id = UnicodeAttribute(hash_key=True)
+    booking_id = UnicodeAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class LinkModel(Model):
+    """An emailed action link. `id` is the SHA-256 of the token; the token itself is never stored."""
+    Meta = meta("links")
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # booking_response
+    booking_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    used_action = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
-    LedgerModel, IdempotencyModel,
+    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel,
 ]

@@ -10,6 +10,14 @@ def sweep(now: datetime) -> dict:
     return {
         "messaging_sessions_ended": messaging_sessions.sweep_ended(now),
         "replies_overdue": replies.sweep_overdue(now),
+        **_booking_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
         "emails_retried": notify.retry_due(now),
     }
+
+
+def _booking_steps(now: datetime) -> dict:
+    """Live sessions: unconfirmed bookings expire; sessions without outcome are closed."""
+    from chalicelib.services import bookings
+
+    return {"bookings_expired": bookings.expire_due(now), "bookings_closed": bookings.close_due(now)}

@@ -1,8 +1,16 @@
-"""The `reminders` sweep (SPEC §4). Its work arrives with later issues; it already runs on its schedule."""
+"""The `reminders` sweep (SPEC §4): 24 h and 10 min reminders of confirmed live sessions.
+
+Reads only the due reminder timers (sparse `due` index) and each one's booking; a reminder is
+claimed by a conditional update of its timer before anything is sent, so two runs never both
+send it, and it is checked against the booking's status and version at that moment, so a
+rescheduled, cancelled or otherwise changed booking never reminds.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
-    return {}
+    from chalicelib.services import bookings
+
+    return bookings.remind_due(now)

@@ -1,0 +1,170 @@
+"""The emails of live sessions: templates, calendar attachments and outbox records.
+
+Booking changes record their emails *inside* the transaction that makes the change (outbox
+items with deterministic ids: booking id, version and template, never an address), and send
+them right after it commits; whatever fails to send is retried by the deadlines sweep. So a
+notice exists if and only if its change happened, and is sent at least once.
+
+Parameters are ids, times and links only: no names, no notes, no clinical content. The
+confirm/decline link is never stored: the outbox keeps only the link's random id, and the
+token (id + HMAC with the signing key) is rebuilt when the email is rendered.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+from datetime import datetime
+
+from chalicelib import wiring
+from chalicelib.adapters import ics, templates
+from chalicelib.clock import iso, parse_iso, sortable
+from chalicelib.store.models import BookingModel, NotificationModel
+
+_FOOTER = ("Haven is not a crisis service. If you are in danger or thinking about harming yourself, "
+           "call your local emergency number, or in the US call or text 988.")
+
+# template -> (subject, text). `$when` is the session's start in the recipient's zone.
+TEXTS: dict[str, tuple[str, str]] = {
+    "booking_requested": ("New session request for $when",
+                          "A client asked for a $modality session on $when ($minutes minutes). "
+                          "Please confirm or decline it before $confirm_by."),
+    "booking_confirmed": ("Session confirmed: $when",
+                          "Your $modality session on $when ($minutes minutes) is confirmed. "
+                          "A calendar invitation is attached."),
+    "booking_declined": ("Session request declined",
+                         "Your request for a $modality session on $when was declined by the provider. "
+                         "The session credit has been returned. You can book another time in the Haven app."),
+    "booking_expired": ("Session request expired",
+                        "Your request for a $modality session on $when was not confirmed in time, so it has "
+                        "expired. The session credit has been returned. You can book another time in the Haven app."),
+    "booking_cancelled": ("Session cancelled: $when",
+                          "The $modality session on $when has been cancelled ($by)."),
+    "booking_rescheduled": ("Session moved to $when",
+                            "The $modality session on $old_when has been moved to $when ($minutes minutes). $next"),
+    "booking_reminder_long": ("Reminder: session tomorrow, $when",
+                              "Reminder: your $modality session is on $when ($minutes minutes)."),
+    "booking_reminder_short": ("Your session starts soon: join now",
+                               "Your $modality session starts at $when and is open to join now."),
+    "booking_unresolved_ops": ("Session without outcome: booking $booking_id",
+                               "Booking $booking_id (provider $provider_id, client $client_id) ended at $ends_at "
+                               "with no outcome recorded 24 hours later. It is now unresolved."),
+    "booking_provider_no_show_ops": ("Provider no-show reported: booking $booking_id",
+                                     "The client of booking $booking_id reported that provider $provider_id did not "
+                                     "come to the session at $starts_at. The credit was returned."),
+}
+ACTION_LABELS = {"booking_requested": "Confirm or decline", "booking_reminder_short": "Go to the join page"}
+
+
+def link_token(link_id: str) -> str:
+    """The emailed token: a random id and its HMAC under the signing key."""
+    mac = hmac.new(wiring.get("signing_key"), f"link:{link_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{link_id}.{mac[:43]}"
+
+
+def token_is_signed(token: str) -> bool:
+    link_id, _, mac = token.partition(".")
+    if not link_id or not mac or len(token) > 200:
+        return False
+    return hmac.compare_digest(link_token(link_id), token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _render(name: str, params: dict) -> tuple[str, str, str]:
+    subject_t, text_t = TEXTS[name]
+    values = {k: "" if v is None else str(v) for k, v in params.items() if not k.startswith("_")}
+    if params.get("starts_at"):
+        values["when"] = ics.local_text(parse_iso(params["starts_at"]), params.get("tz"))
+    if params.get("old_starts_at"):
+        values["old_when"] = ics.local_text(parse_iso(params["old_starts_at"]), params.get("tz"))
+    if params.get("confirm_by"):
+        values["confirm_by"] = ics.local_text(parse_iso(params["confirm_by"]), params.get("tz"))
+    action_url = params.get("action_url")
+    if params.get("link_id"):
+        action_url = f"{wiring.settings().public_base_url}/links/{link_token(params['link_id'])}"
+    from string import Template
+
+    subject = Template(subject_t).safe_substitute(values)
+    body = Template(text_t).safe_substitute(values)
+    text = body + (f"\n\n{ACTION_LABELS.get(name, 'Open')}: {action_url}" if action_url else "") + "\n\n" + _FOOTER
+    button = ""
+    if action_url:
+        button = (f'<p><a href="{html.escape(action_url, quote=True)}" style="background:#2f6f5e;color:#fff;'
+                  f'padding:10px 18px;border-radius:6px;text-decoration:none">'
+                  f'{html.escape(ACTION_LABELS.get(name, "Open"))}</a></p>')
+    page = (f'<!doctype html><html><body style="font-family:sans-serif;max-width:560px;margin:auto">'
+            f"<h2>{html.escape(subject)}</h2><p>{html.escape(body)}</p>{button}"
+            f'<p style="color:#666;font-size:12px">{html.escape(_FOOTER)}</p></body></html>')
+    return subject, text, page
+
+
+for _name in TEXTS:
+    templates.register(_name)(lambda params, _n=_name: _render(_n, params))
+
+
+# --- outbox records ------------------------------------------------------------------------------
+
+def notice(key: str, template: str, to: str | None, params: dict, now: datetime,
+           attachments: list[dict] | None = None) -> NotificationModel | None:
+    """An outbox record to save in a transaction (None when there is no address)."""
+    if not to:
+        return None
+    stored = {**params, "_attachments": attachments} if attachments else params
+    return NotificationModel(key, template=template, to=to, params=stored, created_at=iso(now),
+                             status="pending", pending="pending", retry_at=sortable(now))
+
+
+def deliver_all(notices: list, now: datetime) -> None:
+    """Send what a committed change recorded; a failure stays pending for the deadlines sweep."""
+    from chalicelib.observability import logger
+    from chalicelib.services import notify
+
+    for item in notices:
+        try:
+            notify.deliver(item, now)
+        except Exception as error:  # the record exists: the sweep will retry it
+            logger.warning("email delivery deferred", extra={"notification_id": item.id,
+                                                             "error": type(error).__name__})
+
+
+def base_params(b: BookingModel, role: str) -> dict:
+    return {"booking_id": b.id, "modality": b.modality, "starts_at": iso(parse_iso(b.starts_at)),
+            "ends_at": iso(parse_iso(b.ends_at)), "minutes": wiring.settings().session_minutes,
+            "tz": b.client_tz if role == "client" else b.provider_tz}
+
+
+def calendar(b: BookingModel, role: str, method: str, sequence: int, now: datetime) -> list[dict]:
+    s = wiring.settings()
+    to = b.client_email if role == "client" else b.provider_email
+    text = ics.build(series_id=b.series_id, sequence=sequence, method=method, starts_at=parse_iso(b.starts_at),
+                     ends_at=parse_iso(b.ends_at), summary=f"Haven {b.modality} session", organizer=s.mail_sender,
+                     attendees=[a for a in (to,) if a], recipient_tz=b.client_tz if role == "client" else b.provider_tz,
+                     stamp=now)
+    return [ics.attachment(text, method)]
+
+
+def to_both(b: BookingModel, template: str, key: str, now: datetime, *, extra: dict | None = None,
+            ics_method: str | None = None, sequence: int = 0) -> list[NotificationModel]:
+    out = []
+    for role, to in (("client", b.client_email), ("provider", b.provider_email)):
+        attachments = calendar(b, role, ics_method, sequence, now) if ics_method else None
+        item = notice(f"{key}:{role}", template, to, {**base_params(b, role), **(extra or {})}, now, attachments)
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def to_one(b: BookingModel, role: str, template: str, key: str, now: datetime, extra: dict | None = None):
+    to = b.client_email if role == "client" else b.provider_email
+    item = notice(f"{key}:{role}", template, to, {**base_params(b, role), **(extra or {})}, now)
+    return [item] if item is not None else []
+
+
+def to_ops(b: BookingModel, template: str, key: str, now: datetime) -> list[NotificationModel]:
+    params = {"booking_id": b.id, "provider_id": b.provider_id, "client_id": b.client_id,
+              "starts_at": iso(parse_iso(b.starts_at)), "ends_at": iso(parse_iso(b.ends_at)), "tz": "UTC"}
+    item = notice(f"{key}:ops", template, wiring.settings().ops_email, params, now)
+    return [item] if item is not None else []
