@@ -1,0 +1,1 @@
+"""Deploy resources (CloudFormation merged into `chalice package`) and the local stack."""
