@@ -8,7 +8,9 @@ meaningful (the IAM role, alarms, the alarm topic) and the partial entries merge
 Chalice's own resources (functions, API) are skipped and listed in `stack["skipped"]`.
 
 Local differences, on purpose: deletion protection is not turned on (tests delete and
-recreate tables), and nothing enforces IAM or bucket policies (moto does not).
+recreate tables); IAM is not enforced; the bucket policy goes in without its conditional
+denies (moto applies Principal-* denies but ignores their conditions, so they would refuse
+every call). Emulators started in one process share moto's state.
 """
 from __future__ import annotations
 
