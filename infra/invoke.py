@@ -1,0 +1,53 @@
+"""`make invoke FN=<name> TIME=<iso>`: run one scheduled function as of TIME against the
+running local stack (the local twin of `chalice invoke`), in this process, and print its result.
+
+    python -m infra.invoke reminders --time 2026-11-23T09:00:00Z
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+
+def main(argv: list[str] | None = None) -> int:
+    from infra import local, provision, schedules
+
+    parser = argparse.ArgumentParser(description="Run one scheduled function against the local stack.")
+    parser.add_argument("function", help="scheduled function name (reminders, deadlines, discharges, ...)")
+    parser.add_argument("--time", default="", help="ISO 8601 moment with Z or an offset (default: now)")
+    args = parser.parse_args(argv)
+
+    try:
+        moment = schedules.parse_time(args.time) if args.time else datetime.now(timezone.utc)
+    except ValueError as error:
+        print(f"TIME: {error}", file=sys.stderr)
+        return 2
+    stack = local.read_stack_file()
+    try:
+        urllib.request.urlopen(f"{stack['aws_endpoint_url']}/moto-api/", timeout=3).close()
+    except (urllib.error.URLError, OSError):
+        print(f"the emulator at {stack['aws_endpoint_url']} does not answer: is `make run` up?", file=sys.stderr)
+        return 1
+    provision.apply_env(provision.env_for(stack))
+    sys.path.insert(0, str(local.ROOT))
+    # The function's own logs go to stderr (loggers bind the stream at import), so stdout
+    # carries only the result and can be piped.
+    with contextlib.redirect_stdout(sys.stderr):
+        import app as app_module  # after the environment points at the emulator
+
+        try:
+            result = schedules.invoke(app_module.app, args.function, moment, stack["region"])
+        except KeyError as error:
+            print(error.args[0], file=sys.stderr)
+            return 2
+    print(json.dumps(result, indent=2, default=str, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
