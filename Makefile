@@ -1,0 +1,52 @@
+# Haven: one-command local stack, tests, packaging. See README "Running locally" and "Deploying".
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+STAGE ?= prod
+PACKAGE_DIR ?= build/package
+FN ?=
+TIME ?=
+
+.PHONY: run test invoke outbox bench package resources deps clean
+
+# The virtualenv is (re)installed only when a requirements file changed since the last install.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Haven needs Python 3.11 (set PYTHON=...)")'
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+deps: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m infra.local
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 tests
+
+invoke: $(STAMP)
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<reminders|deadlines|discharges> [TIME=2026-11-23T09:00:00Z]"; exit 2; }
+	@$(PY) -m infra.invoke $(FN) $(if $(TIME),--time $(TIME))
+
+outbox: $(STAMP)
+	@$(PY) -m infra.outbox
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+# Regenerate infra/resources.json after changing models, schedules or infra/resources.py.
+resources: $(STAMP)
+	$(PY) -m infra.resources
+
+package: $(STAMP)
+	$(PY) -m infra.resources --check
+	rm -rf $(PACKAGE_DIR)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template infra/resources.json $(PACKAGE_DIR)
+	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
+	@echo "template: $(PACKAGE_DIR)/sam.json  code: $(PACKAGE_DIR)/deployment.zip"
+
+clean:
+	rm -rf build .local .pytest_cache
