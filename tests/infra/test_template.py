@@ -1,0 +1,182 @@
+"""infra/resources.json is generated, current, lints clean once merged, and matches the models."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TEMPLATE = ROOT / "infra" / "resources.json"
+
+
+def committed() -> dict:
+    return json.loads(TEMPLATE.read_text())
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """No AWS account: dummy credentials, a region, no emulator endpoint."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HAVEN_"))}
+    env.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_EC2_METADATA_DISABLED="true", **extra)
+    return env
+
+
+def test_the_committed_template_is_what_the_generator_writes():
+    generated = subprocess.run([sys.executable, "-m", "infra.resources", "--stdout"], cwd=ROOT,
+                               env=offline_env(), capture_output=True, text=True, timeout=120)
+    assert generated.returncode == 0, generated.stderr
+    assert generated.stdout == TEMPLATE.read_text(), "infra/resources.json is stale: run `make resources`"
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    result = subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/resources.json", str(out)],
+        cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / "sam.json"
+
+
+def test_the_packaged_template_passes_cfn_lint(packaged):
+    result = subprocess.run([str(BIN / "cfn-lint"), "--", str(packaged)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_function_runs_with_the_template_role_and_environment(packaged):
+    template = json.loads(packaged.read_text())
+    functions = {name: r for name, r in template["Resources"].items() if r.get("Type") == "AWS::Serverless::Function"}
+    assert {"APIHandler", "Reminders", "Deadlines", "Discharges"} <= set(functions)
+    for name, function in functions.items():
+        assert function["Properties"]["Role"] == {"Fn::GetAtt": ["LambdaRole", "Arn"]}, name
+        assert f"{name}ErrorsAlarm" in template["Resources"], name
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert {"HAVEN_STAGE", "HAVEN_BUCKET", "HAVEN_KMS_KEY_ID", "HAVEN_USER_POOL_ID", "HAVEN_USER_POOL_CLIENT_ID",
+            "HAVEN_SIGNING_KEY_PARAMETER", "HAVEN_MAIL_SENDER", "HAVEN_OPS_EMAIL", "HAVEN_PUBLIC_BASE_URL",
+            "HAVEN_CORS_ORIGINS"} <= set(variables)
+
+
+def test_the_api_stage_is_throttled(packaged):
+    api = json.loads(packaged.read_text())["Resources"]["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    settings = api["Properties"]["MethodSettings"]
+    assert any(s["ResourcePath"] == "/*" and s["HttpMethod"] == "*" and "ThrottlingRateLimit" in s
+               and "ThrottlingBurstLimit" in s for s in settings)
+
+
+def test_every_setting_that_names_a_resource_is_set_by_the_template():
+    """Each HAVEN_* variable settings.py reads either comes from the template or has a default
+    that is right on AWS (derived from the others)."""
+    source = (ROOT / "chalicelib" / "settings.py").read_text()
+    read = set(re.findall(r"\"(HAVEN_[A-Z_]+)\"", source))
+    derived_or_tuning = {"HAVEN_JWKS_URL", "HAVEN_ISSUER", "HAVEN_REPLY_WORKING_DAY_HOURS"}
+    variables = set(committed()["Globals"]["Function"]["Environment"]["Variables"])
+    assert read - derived_or_tuning <= variables, sorted(read - derived_or_tuning - variables)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+def model_tables() -> dict[str, dict]:
+    """What the PynamoDB models define, read from their attributes (not through infra.resources)."""
+    from pynamodb.attributes import TTLAttribute
+    from pynamodb.indexes import GlobalSecondaryIndex
+
+    from chalicelib.settings import TABLE_NAMES
+    from chalicelib.store.models import ALL_MODELS
+
+    tables = {}
+    for model in ALL_MODELS:
+        short = next(n for n in sorted(TABLE_NAMES, key=len, reverse=True)
+                     if model.Meta.table_name.endswith(f"-{n}"))
+        attributes = model.get_attributes().values()
+        types = {a.attr_name: a.attr_type for a in attributes}
+        keys = {("HASH" if a.is_hash_key else "RANGE"): a.attr_name
+                for a in attributes if a.is_hash_key or a.is_range_key}
+        indexes = {}
+        for index in model._indexes.values():
+            index_attributes = index.Meta.attributes.values()
+            index_keys = {("HASH" if a.is_hash_key else "RANGE"): a.attr_name
+                          for a in index_attributes if a.is_hash_key or a.is_range_key}
+            indexes[index.Meta.index_name] = {
+                "keys": index_keys,
+                "types": {a.attr_name: a.attr_type for a in index_attributes if a.is_hash_key or a.is_range_key},
+                "projection": index.Meta.projection.projection_type,
+                "global": isinstance(index, GlobalSecondaryIndex),
+            }
+        ttl = [a.attr_name for a in attributes if isinstance(a, TTLAttribute)]
+        tables[short] = {"keys": keys, "types": types, "indexes": indexes, "ttl": ttl[0] if ttl else None}
+    return tables
+
+
+def template_tables() -> dict[str, dict]:
+    tables = {}
+    for logical_id, resource in committed()["Resources"].items():
+        if resource.get("Type") != "AWS::DynamoDB::Table":
+            continue
+        p = resource["Properties"]
+        name = p["TableName"]["Fn::Sub"]
+        assert name.startswith("haven-${Stage}-"), (logical_id, name)
+        types = {d["AttributeName"]: d["AttributeType"] for d in p["AttributeDefinitions"]}
+        indexes = {}
+        for index in p.get("GlobalSecondaryIndexes", []) + p.get("LocalSecondaryIndexes", []):
+            keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+            indexes[index["IndexName"]] = {"keys": keys, "types": {n: types[n] for n in keys.values()},
+                                           "projection": index["Projection"]["ProjectionType"],
+                                           "global": index in p.get("GlobalSecondaryIndexes", [])}
+        tables[name.removeprefix("haven-${Stage}-")] = {
+            "keys": {k["KeyType"]: k["AttributeName"] for k in p["KeySchema"]},
+            "types": types, "indexes": indexes,
+            "ttl": p.get("TimeToLiveSpecification", {}).get("AttributeName"),
+            "properties": p, "logical_id": logical_id,
+        }
+    return tables
+
+
+def test_the_template_declares_exactly_the_tables_the_models_define():
+    assert sorted(template_tables()) == sorted(model_tables())
+
+
+def test_each_table_has_the_keys_indexes_and_ttl_of_its_model():
+    declared = template_tables()
+    for name, model in model_tables().items():
+        table = declared[name]
+        assert table["keys"] == model["keys"], name
+        for key in model["keys"].values():
+            assert table["types"][key] == model["types"][key], (name, key)
+        assert table["indexes"].keys() == model["indexes"].keys(), name
+        for index_name, index in model["indexes"].items():
+            got = table["indexes"][index_name]
+            assert (got["keys"], got["types"], got["projection"], got["global"]) == \
+                (index["keys"], index["types"], index["projection"], index["global"]), (name, index_name)
+        assert table["ttl"] == model["ttl"], name
+        # Every attribute definition is a key of the table or of an index (CloudFormation insists).
+        used = set(table["keys"].values()) | {k for i in table["indexes"].values() for k in i["keys"].values()}
+        assert set(table["types"]) == used, name
+
+
+def test_every_table_has_point_in_time_recovery_encryption_and_on_demand_billing():
+    for name, table in template_tables().items():
+        p = table["properties"]
+        assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert p["SSESpecification"]["SSEEnabled"] is True, name
+        assert p["BillingMode"] == "PAY_PER_REQUEST", name
+
+
+def test_the_lambda_role_reaches_every_table_and_its_indexes_and_nothing_scans():
+    template = committed()
+    statements = template["Resources"]["LambdaRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    tables_statement = next(s for s in statements if s["Sid"] == "Tables")
+    for table in template_tables().values():
+        logical_id = table["logical_id"]
+        assert {"Fn::GetAtt": [logical_id, "Arn"]} in tables_statement["Resource"]
+        assert {"Fn::Sub": f"${{{logical_id}.Arn}}/index/*"} in tables_statement["Resource"]
+    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert "dynamodb:Scan" not in actions
+    assert not any(a.endswith(":*") or a == "*" for a in actions)
