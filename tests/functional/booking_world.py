@@ -64,3 +64,63 @@ def run_sweep(name: str, at: datetime) -> dict:
 
 def later(dt: datetime, **delta) -> datetime:
     return dt + timedelta(**delta)
+
+
+# --- the authorization table's booking rows -------------------------------------------------------
+
+def _ready(ctx) -> None:
+    """Plan and availability for the table's client/provider pair (once), through the services."""
+    if ctx.get("_booking_ready"):
+        return
+    from chalicelib import wiring
+    from chalicelib.identity import Caller
+    from chalicelib.services import ops, providers
+
+    now = wiring.clock()()
+    ops.set_plan(ctx["client"].id, {"kind": "subscription", "live_credits": 100,
+                                    "period_anchor": datetime(2026, 11, 1).date()}, now)
+    provider = ctx["provider"]
+    providers.set_availability(Caller(provider.id, provider.email, "provider"),
+                               {"timezone": "America/New_York", "windows": EVERY_DAY}, now)
+    ctx["_booking_ready"] = True
+
+
+def next_time(ctx) -> str:
+    _ready(ctx)
+    n = ctx.get("_slot", 0)
+    ctx["_slot"] = n + 1
+    return z(WED_10_NY + timedelta(days=n // 6, hours=n % 6))
+
+
+def fresh_booking(ctx, by: str = "client") -> str:
+    """A new booking of the table's pair (pending when the client books, confirmed when the provider does)."""
+    from chalicelib import wiring
+    from chalicelib.identity import Caller
+    from chalicelib.services import bookings
+
+    starts = next_time(ctx)
+    from chalicelib.clock import parse_iso
+
+    if by == "client":
+        user, body = ctx["client"], {"provider_id": ctx["provider"].id}
+    else:
+        user, body = ctx["provider"], {"client_id": ctx["client"].id}
+    booking = bookings.create(Caller(user.id, user.email, by), {**body, "modality": "video",
+                                                                 "starts_at": parse_iso(starts)}, wiring.clock()())
+    ctx["booking_id"] = booking["id"]
+    return booking["id"]
+
+
+def booking_body(by: str = "client", body=None):
+    """A row's body callable that first gives the caller a fresh booking to act on."""
+    def make(ctx, who):
+        fresh_booking(ctx, by)
+        return body(ctx, who) if callable(body) else body
+    return make
+
+
+def new_booking_body(ctx, who):
+    starts = next_time(ctx)
+    if who in ("client", "other_client", "anonymous", "ops"):
+        return {"provider_id": ctx["provider"].id, "modality": "video", "starts_at": starts}
+    return {"client_id": ctx["client"].id, "modality": "video", "starts_at": starts}

@@ -66,6 +66,29 @@ TABLE = {
 # Routes added by later work register their rows here (same shape).
 EXTRA: dict = {}
 
+# Live sessions: acting routes get a fresh booking of the pair per caller (booking_world helpers).
+from tests.functional.booking_world import booking_body, new_booking_body, next_time  # noqa: E402
+
+_BOOKING_MEMBERS_409 = only({CLIENT: 409, PROVIDER: 409, OTHER_CLIENT: 404, OTHER_PROVIDER: 404})
+EXTRA.update({
+    ("POST", "/bookings"): (new_booking_body, only({CLIENT: 201, PROVIDER: 201, OTHER_CLIENT: 403,
+                                                    OTHER_PROVIDER: 404})),
+    ("GET", "/bookings"): (None, only({CLIENT: 200, OTHER_CLIENT: 200, PROVIDER: 200, OTHER_PROVIDER: 200})),
+    ("GET", "/bookings/{booking_id}"): (booking_body(), MEMBERS_ONLY),
+    ("POST", "/bookings/{booking_id}/confirm"): (booking_body(), only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/decline"): (booking_body(), only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/reschedule"): (
+        booking_body(body=lambda ctx, who: {"starts_at": next_time(ctx)}),
+        {**MEMBERS_ONLY, CLIENT: 201, PROVIDER: 201}),
+    ("POST", "/bookings/{booking_id}/cancel"): (booking_body(), MEMBERS_ONLY),
+    ("POST", "/bookings/{booking_id}/join"): (booking_body("provider"), _BOOKING_MEMBERS_409),
+    ("POST", "/bookings/{booking_id}/complete"): (booking_body("provider"), only({PROVIDER: 409, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/no-show"): (booking_body("provider"), _BOOKING_MEMBERS_409),
+    ("GET", "/providers/{provider_id}/slots"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/links/{token}"): (None, everyone(404)),
+    ("POST", "/links/{token}"): (None, everyone(400)),
+})
+
 
 def test_every_registered_route_is_in_the_table():
     registered = {(method, path) for (path, method) in ROUTES}
@@ -86,7 +109,8 @@ def ctx(world, api):
 
 def _path(template, ctx):
     return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"],
-                           session_id="ms_unknown")
+                           session_id="ms_unknown", booking_id=ctx.get("booking_id", "bk_unknown"),
+                           token=ctx.get("token", "unknown"))
 
 
 @pytest.mark.parametrize("method,path", sorted({**TABLE, **EXTRA}))
