@@ -1,0 +1,324 @@
+"""What the benchmarks share: the emulator, AWS call counting, an in-process API with real tokens,
+and the result format `python -m tests.bench` prints.
+
+AWS calls are counted through botocore's own events. Every botocore client in this process is
+made by `botocore.session.Session.create_client` (boto3 clients, PynamoDB's per-thread
+connections, the Encryption SDK's KMS client), so `instrument()` wraps that one method and
+registers two handlers on each new client: `before-parameter-build` notes the tables a call
+names, `after-call` records the call with what it returned (items read). Nothing in the app
+is patched or told it is being measured.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+
+PASSWORD = "Correct-Horse-9-battery"
+
+
+# --- results -----------------------------------------------------------------------------------
+
+def result(name: str, value, unit: str, *, baseline=None, target: str | None = None, ok: bool | None = None,
+           ratio: float | None = None, note: str = "", **extra) -> dict:
+    """One line of `make bench`. `ratio` defaults to value / baseline when both are numbers."""
+    if ratio is None and isinstance(value, (int, float)) and isinstance(baseline, (int, float)) and baseline:
+        ratio = value / baseline
+    return {"name": name, "value": _round(value), "unit": unit, "baseline": _round(baseline),
+            "ratio": _round(ratio), "target": target, "ok": ok, "note": note, **extra}
+
+
+def _round(value):
+    if isinstance(value, float):
+        return round(value, 3 if abs(value) < 10 else 1)
+    return value
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# --- the emulator ------------------------------------------------------------------------------
+
+# Set in the benchmark process (not in the cold-start subprocesses): the app's JSON logs and EMF
+# metrics would otherwise interleave with the results on stdout.
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
+def stack() -> dict:
+    """This process's provisioned emulator; the environment points at it (before `app` is imported)."""
+    import os
+
+    from tests.support.aws import ensure_stack
+
+    instrument()
+    stack = ensure_stack()
+    os.environ.update(QUIET)  # after ensure_stack(), which sets the functions' environment
+    return stack
+
+
+# --- counting AWS calls ------------------------------------------------------------------------
+
+READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    tables: tuple[str, ...]
+    items_read: int = 0
+    error: str | None = None
+
+
+@dataclass
+class Recording:
+    calls: list[Call] = field(default_factory=list)
+
+    def of(self, service: str) -> list[Call]:
+        return [c for c in self.calls if c.service == service]
+
+    def dynamodb(self, tables_apart: tuple[str, ...] = ()) -> tuple[list[Call], list[Call]]:
+        """DynamoDB calls split into (domain, apart): a call touching only `tables_apart` is apart."""
+        domain, apart = [], []
+        for call in self.of("dynamodb"):
+            short = {short_table(t) for t in call.tables}
+            (apart if short and short <= set(tables_apart) else domain).append(call)
+        return domain, apart
+
+    def items_read(self, service: str = "dynamodb") -> int:
+        return sum(c.items_read for c in self.of(service))
+
+
+_lock = threading.Lock()
+_active: list[Recording] = []
+_everything = Recording()  # every call of the whole run (the Scan check)
+_installed = False
+
+
+def instrument() -> None:
+    """Count every AWS call of every botocore client created from now on (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        import botocore.session
+
+        original = botocore.session.Session.create_client
+
+        def create_client(self, service_name, *args, **kwargs):
+            client = original(self, service_name, *args, **kwargs)
+            client.meta.events.register("before-parameter-build", _before_parameter_build)
+            client.meta.events.register("after-call", _after_call)
+            return client
+
+        create_client.__wrapped__ = original
+        botocore.session.Session.create_client = create_client
+        _installed = True
+
+
+def _tables(params: dict) -> tuple[str, ...]:
+    names = []
+    if isinstance(params.get("TableName"), str):
+        names.append(params["TableName"])
+    for key in ("RequestItems",):
+        if isinstance(params.get(key), dict):
+            names += list(params[key])
+    for item in params.get("TransactItems") or []:
+        for action in item.values():
+            if isinstance(action, dict) and action.get("TableName"):
+                names.append(action["TableName"])
+    return tuple(dict.fromkeys(names))
+
+
+def _before_parameter_build(params, model, context, **kwargs):
+    context["bench_tables"] = _tables(params or {})
+
+
+def _items_read(operation: str, parsed: dict) -> int:
+    if operation == "GetItem":
+        return 1 if parsed.get("Item") else 0
+    if operation in ("Query", "Scan"):
+        return int(parsed.get("ScannedCount", parsed.get("Count", 0)) or 0)
+    if operation == "BatchGetItem":
+        return sum(len(items) for items in (parsed.get("Responses") or {}).values())
+    if operation == "TransactGetItems":
+        return sum(1 for r in parsed.get("Responses") or [] if r.get("Item"))
+    return 0
+
+
+def _after_call(http_response, parsed, model, context, **kwargs):
+    service = model.service_model.service_name
+    error = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+    call = Call(service, model.name, tuple((context or {}).get("bench_tables", ())),
+                _items_read(model.name, parsed or {}) if service == "dynamodb" else 0, error)
+    with _lock:
+        _everything.calls.append(call)
+        for recording in _active:
+            recording.calls.append(call)
+
+
+@contextmanager
+def record() -> Iterator[Recording]:
+    recording = Recording()
+    with _lock:
+        _active.append(recording)
+    try:
+        yield recording
+    finally:
+        with _lock:
+            _active.remove(recording)
+
+
+def everything() -> Recording:
+    return _everything
+
+
+def short_table(name: str) -> str:
+    """`haven-test-rooms` → `rooms`."""
+    parts = name.split("-", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "haven" else name
+
+
+# --- people and the in-process API ---------------------------------------------------------------
+
+@dataclass
+class User:
+    id: str
+    email: str
+    token: str
+    role: str
+
+
+class Cognito:
+    def __init__(self, stack: dict):
+        import boto3
+
+        self.stack = stack
+        self.idp = boto3.client("cognito-idp", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
+
+    def sign_in(self, email: str) -> str:
+        auth = self.idp.initiate_auth(ClientId=self.stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                                      AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
+        return auth["AuthenticationResult"]["IdToken"]
+
+    def sub(self, email: str) -> str:
+        user = self.idp.admin_get_user(UserPoolId=self.stack["user_pool_id"], Username=email)
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
+
+    def client(self) -> User:
+        email = f"bench-client-{uuid.uuid4().hex[:10]}@example.com"
+        self.idp.sign_up(ClientId=self.stack["user_pool_client_id"], Username=email, Password=PASSWORD,
+                         UserAttributes=[{"Name": "email", "Value": email}])
+        self.idp.admin_confirm_sign_up(UserPoolId=self.stack["user_pool_id"], Username=email)
+        return User(self.sub(email), email, self.sign_in(email), "client")
+
+    def ops(self) -> User:
+        email = f"bench-ops-{uuid.uuid4().hex[:10]}@example.com"
+        self.idp.admin_create_user(UserPoolId=self.stack["user_pool_id"], Username=email,
+                                   UserAttributes=[{"Name": "email", "Value": email}], MessageAction="SUPPRESS")
+        self.idp.admin_add_user_to_group(UserPoolId=self.stack["user_pool_id"], Username=email, GroupName="ops")
+        return self.activate(email, "ops")
+
+    def activate(self, email: str, role: str) -> User:
+        self.idp.admin_set_user_password(UserPoolId=self.stack["user_pool_id"], Username=email, Password=PASSWORD,
+                                         Permanent=True)
+        return User(self.sub(email), email, self.sign_in(email), role)
+
+
+@dataclass
+class Reply:
+    status: int
+    json: Any
+    body: str
+
+
+class Api:
+    """The app in this process (chalice.test.Client: the same event path as API Gateway)."""
+
+    def __init__(self):
+        from pathlib import Path
+
+        from chalice.test import Client
+
+        from app import app
+
+        self.client = Client(app, project_dir=str(Path(__file__).resolve().parents[2]))
+
+    def call(self, method: str, path: str, user: User | None = None, body=None, headers=None) -> Reply:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if user is not None:
+            all_headers["Authorization"] = f"Bearer {user.token}"
+        kwargs = {"headers": all_headers}
+        if body is not None:
+            kwargs["body"] = json.dumps(body)
+        response = getattr(self.client.http, method.lower())(path, **kwargs)
+        text = response.body.decode() if isinstance(response.body, bytes) else (response.body or "")
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = None
+        return Reply(response.status_code, data, text)
+
+    def ok(self, method: str, path: str, user: User | None = None, body=None, headers=None,
+           expect: tuple[int, ...] = (200, 201)) -> Any:
+        reply = self.call(method, path, user, body, headers)
+        if reply.status not in expect:
+            raise AssertionError(f"{method} {path}: {reply.status} {reply.body[:300]}")
+        return reply.json
+
+
+class World:
+    """Clients, providers, plans and rooms made through the API (like the tests' World)."""
+
+    def __init__(self, api: Api, cognito: Cognito):
+        self.api, self.cognito = api, cognito
+        self.ops = cognito.ops()
+
+    def client(self, **profile) -> User:
+        user = self.cognito.client()
+        self.api.ok("POST", "/clients/me", user, {"name": "Bench Client", "date_of_birth": "1990-04-21",
+                                                  "timezone": "America/New_York", "region": "US-NY",
+                                                  "languages": ["en"], **profile})
+        return user
+
+    def provider(self, **fields) -> User:
+        email = f"bench-provider-{uuid.uuid4().hex[:10]}@example.com"
+        self.api.ok("POST", "/ops/providers", self.ops, {
+            "email": email, "name": "Dr. Bench", "kind": "therapist", "licensed_regions": ["US-NY"],
+            "languages": ["en"], "timezone": "America/New_York", **fields})
+        return self.cognito.activate(email, "provider")
+
+    def plan(self, client: User, **plan) -> dict:
+        return self.api.ok("PUT", f"/ops/clients/{client.id}/plan", self.ops,
+                           {"kind": "subscription", "live_credits": 4, "period_anchor": "2026-11-01", **plan})
+
+    def room(self, client: User, provider: User) -> str:
+        return self.api.ok("PUT", "/ops/assignments", self.ops,
+                           {"client_id": client.id, "provider_id": provider.id})["room_id"]
+
+
+def fixed_clock(at: datetime):
+    """Route handlers read `wiring.clock()`; the benchmarks pin it so every run does the same work."""
+    from chalicelib import wiring
+    from chalicelib.clock import FixedClock
+
+    clock = FixedClock(at)
+    wiring.override("clock", clock)
+    return clock
+
+
+MONDAY_10_NEW_YORK = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    """(milliseconds, result)"""
+    started = time.perf_counter()
+    value = function()
+    return (time.perf_counter() - started) * 1000, value
