@@ -46,9 +46,10 @@ def median(values: list[float]) -> float:
 
 # --- the emulator ------------------------------------------------------------------------------
 
-# Set in the benchmark process (not in the cold-start subprocesses): the app's JSON logs and EMF
-# metrics would otherwise interleave with the results on stdout.
-QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+# Set in the benchmark process (not in the cold-start subprocesses): the app's JSON logs would
+# otherwise interleave with the results on stdout. (EMF metrics still print, as on Lambda; the
+# runner sends a module's stdout to /dev/null while it runs.)
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING"}
 
 
 def stack() -> dict:
@@ -75,6 +76,7 @@ class Call:
     tables: tuple[str, ...]
     items_read: int = 0
     error: str | None = None
+    ms: float = 0.0  # from parameter build to parsed response (what the caller waits, retries included)
 
 
 @dataclass
@@ -139,6 +141,7 @@ def _tables(params: dict) -> tuple[str, ...]:
 
 def _before_parameter_build(params, model, context, **kwargs):
     context["bench_tables"] = _tables(params or {})
+    context["bench_started"] = time.perf_counter()
 
 
 def _items_read(operation: str, parsed: dict) -> int:
@@ -156,8 +159,11 @@ def _items_read(operation: str, parsed: dict) -> int:
 def _after_call(http_response, parsed, model, context, **kwargs):
     service = model.service_model.service_name
     error = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
-    call = Call(service, model.name, tuple((context or {}).get("bench_tables", ())),
-                _items_read(model.name, parsed or {}) if service == "dynamodb" else 0, error)
+    context = context or {}
+    started = context.get("bench_started")
+    call = Call(service, model.name, tuple(context.get("bench_tables", ())),
+                _items_read(model.name, parsed or {}) if service == "dynamodb" else 0, error,
+                (time.perf_counter() - started) * 1000 if started else 0.0)
     with _lock:
         _everything.calls.append(call)
         for recording in _active:

@@ -58,7 +58,8 @@ class Measure:
             f"; {outbox} of them email outbox" if outbox else "")
         name = f"dynamodb calls, {method} {template}" + (f" [{label}]" if label else "")
         self.results.append(result(name, len(domain), "calls", target=f"<= {TARGET}", ok=len(domain) <= TARGET,
-                                   note=note, idempotency_calls=len(apart), operations=operations,
+                                   note=note, idempotency_calls=len(apart), outbox_calls=outbox,
+                                   operations=operations,
                                    items_read=calls.items_read(),
                                    scans=operations.count("Scan")))
         self.measured.add((template, method))
@@ -173,6 +174,11 @@ def run() -> list[dict]:
                           note="not exercised: add it to tests/bench/ddb_calls.py"))
     covered = len(set(m.routes) & m.measured)
     out.append(result("routes exercised", covered, f"of {len(m.routes)}", target="all", ok=not missing))
+    without_outbox = [r for r in m.results if r["value"] - r["outbox_calls"] <= TARGET]
+    out.append(result("routes within target with the email outbox also counted apart", len(without_outbox),
+                      f"of {len(m.results)} measured", target="all", ok=len(without_outbox) == len(m.results),
+                      note="; ".join(f"{r['name'].removeprefix('dynamodb calls, ')}: {r['value'] - r['outbox_calls']}"
+                                     for r in m.results if r not in without_outbox) or "every route"))
     scans = sum(r.get("scans", 0) for r in m.results)
     out.append(result("dynamodb Scan calls in routes", scans, "calls", target="0", ok=scans == 0))
     worst = Counter({r["name"]: r["value"] for r in m.results if isinstance(r.get("value"), int)})
