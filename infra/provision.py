@@ -493,7 +493,32 @@ def apply_env(env: dict[str, str], environ=None) -> None:
 
 
 def reset_data(stack: dict) -> None:
-    """Empty every table (delete and recreate) and forget the mail sent, for test isolation."""
+    """Empty every table and forget the mail sent, for test isolation.
+
+    When the emulator runs in this process (the tests' case) the tables' items are dropped in
+    moto's memory (about 1 ms); otherwise each table is deleted and recreated from the template
+    (about 30 ms a table)."""
+    if not _truncate_in_process(stack):
+        _recreate_tables(stack)
+    clear_sent_mail(stack)
+
+
+def _truncate_in_process(stack: dict) -> bool:
+    try:
+        from moto.dynamodb.models import dynamodb_backends
+
+        backend = dynamodb_backends[ACCOUNT_ID][stack["region"]]
+        tables = [backend.tables[p["TableName"]] for p in stack["table_properties"].values()]
+    except Exception:  # another process's emulator, or moto's internals changed
+        return False
+    if not all(isinstance(getattr(table, "items", None), dict) for table in tables):
+        return False
+    for table in tables:
+        table.items.clear()
+    return True
+
+
+def _recreate_tables(stack: dict) -> None:
     import boto3
 
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -504,7 +529,6 @@ def reset_data(stack: dict) -> None:
     for properties in stack["table_properties"].values():
         ddb.delete_table(TableName=properties["TableName"])
         provisioner.create_table(properties)
-    clear_sent_mail(stack)
 
 
 def clear_sent_mail(stack: dict) -> None:

@@ -135,16 +135,33 @@ def test_the_app_environment_points_at_what_was_created(fresh):
     assert all(isinstance(v, str) for v in env.values())
 
 
+def test_reset_data_recreates_tables_when_the_emulator_is_elsewhere(fresh):
+    stack, client = fresh
+    ddb = client("dynamodb")
+    users = stack["tables"]["users"]
+    ddb.put_item(TableName=users, Item={"id": {"S": "u2"}})
+    provision._recreate_tables(stack)
+    assert ddb.scan(TableName=users)["Count"] == 0
+    backups = ddb.describe_continuous_backups(TableName=users)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
 def test_reset_data_empties_tables_and_mail(fresh):
     stack, client = fresh
     ddb, ses = client("dynamodb"), client("ses")
     users = stack["tables"]["users"]
-    ddb.put_item(TableName=users, Item={"id": {"S": "u1"}})
+    ddb.put_item(TableName=users, Item={"id": {"S": "u1"}, "directory": {"S": "provider"}})
+    messages = stack["tables"]["messages"]
+    ddb.put_item(TableName=messages, Item={"room_id": {"S": "r1"}, "seq": {"N": "1"}})
     ses.send_email(Source=stack["mail_sender"], Destination={"ToAddresses": ["someone@example.com"]},
                    Message={"Subject": {"Data": "hello"}, "Body": {"Text": {"Data": "body"}}})
     assert provision.sent_mail(stack["aws_endpoint_url"])
     provision.reset_data(stack)
     assert ddb.scan(TableName=users)["Count"] == 0
+    assert ddb.query(TableName=users, IndexName="directory", KeyConditionExpression="directory = :d",
+                     ExpressionAttributeValues={":d": {"S": "provider"}})["Count"] == 0
+    assert ddb.scan(TableName=messages)["Count"] == 0
+    ddb.put_item(TableName=users, Item={"id": {"S": "u1"}})  # still usable afterwards
     assert provision.sent_mail(stack["aws_endpoint_url"]) == []
     backups = ddb.describe_continuous_backups(TableName=users)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
