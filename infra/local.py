@@ -49,7 +49,16 @@ def start_api(env: dict[str, str], host: str = HOST, port: int = 8000, quiet: bo
     elif quiet:
         output = subprocess.DEVNULL
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the API if the process that started it dies without stopping it (kill -9)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_for_api(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
