@@ -70,6 +70,7 @@ def start_emulator(port: int = 0, host: str = "127.0.0.1"):
     from moto.server import ThreadedMotoServer
 
     quiet_logs()
+    make_dynamodb_atomic()
     if port and not port_is_free(port, host):
         # ThreadedMotoServer.start() would wait forever if its thread cannot bind.
         raise OSError(f"port {port} on {host} is in use (is `make run` already up?)")
@@ -81,6 +82,41 @@ def start_emulator(port: int = 0, host: str = "127.0.0.1"):
 
 def stop_emulator(server) -> None:
     server.stop()
+
+
+_ATOMIC = False
+
+
+def make_dynamodb_atomic() -> None:
+    """Make moto's DynamoDB operations run one at a time, as DynamoDB's are atomic.
+
+    moto rolls a refused transaction back by restoring whole-table copies taken when it began,
+    which silently undoes writes other threads committed meanwhile (seen: two bookings for one
+    credit). With one lock around each backend operation, requests still race between their
+    reads and their writes (that is what the app's conditions must decide), but each write or
+    transaction is all-or-nothing, as on AWS. Applied once per process (the emulator runs in-process).
+    """
+    global _ATOMIC
+    if _ATOMIC:
+        return
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("transact_write_items", "transact_get_items", "put_item", "update_item", "delete_item",
+                 "get_item", "query", "scan", "batch_write_item", "batch_get_item"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def locked(*args, _original=original, **kwargs):
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    _ATOMIC = True
 
 
 # --- the template ---------------------------------------------------------------------------

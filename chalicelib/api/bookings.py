@@ -1,12 +1,10 @@
 """Live-session routes: booking, listing, provider decisions, changes, joining, and free slots."""
-import json
 
 from chalice import Blueprint
 
 from chalicelib import wiring
 from chalicelib.api import models
 from chalicelib.api.routing import MEMBER, route
-from chalicelib.errors import ValidationError
 from chalicelib.identity import CLIENT, PROVIDER
 from chalicelib.services import bookings
 
@@ -52,18 +50,10 @@ def reschedule(booking_id, caller, body):
     return bookings.reschedule(caller, booking_id, body, _now())
 
 
-@route(bp, "/bookings/{booking_id}/cancel", "POST", roles=MEMBER, idempotent=True,
+@route(bp, "/bookings/{booking_id}/cancel", "POST", roles=MEMBER, idempotent=True, body=models.CancelBooking,
+       body_required=False,
        summary="Cancel a booking; optional body {\"reason\"} (late client cancellations forfeit the credit)")
-def cancel(booking_id, caller):
-    # The body is optional here (SPEC: `{"reason"?}`), so it is parsed with the model by hand.
-    raw = bp.current_request.raw_body
-    body = {}
-    if raw and raw.strip():
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ValidationError("The body is not valid JSON.")
-        body = models.CancelBooking.validate(data)
+def cancel(booking_id, caller, body):
     return bookings.cancel(caller, booking_id, body.get("reason"), _now())
 
 

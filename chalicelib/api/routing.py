@@ -37,6 +37,7 @@ class RouteSpec:
     status: int = 200
     idempotent: bool = False
     produces: str = "application/json"
+    body_required: bool = True
     path_params: list[str] = field(default_factory=list)
 
 
@@ -84,13 +85,13 @@ def parse_json_body(raw: bytes | None) -> Any:
 
 
 def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
-          idempotent: bool = False, produces: str = "application/json", cors=None):
+          idempotent: bool = False, produces: str = "application/json", cors=None, body_required: bool = True):
     """Register a view. The view is called as `view(caller=..., body=..., query=..., **path_params)`
     and returns a JSON-able value (or a chalice Response for HTML)."""
     def decorate(view: Callable):
         params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
-                                           idempotent, produces, params)
+                                           idempotent, produces, params, body_required)
 
         @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(), content_types=["application/json", "text/plain",
                                                                      "application/x-www-form-urlencoded"])
@@ -103,7 +104,11 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                     raise Forbidden("Your role cannot use this route.")
                 kwargs = {}
                 if body is not None:
-                    kwargs["body"] = body.validate(parse_json_body(request.raw_body))
+                    raw = request.raw_body
+                    if not body_required and (raw is None or not raw.strip()):
+                        kwargs["body"] = body.validate({})  # an optional body left out entirely
+                    else:
+                        kwargs["body"] = body.validate(parse_json_body(raw))
                 if query is not None:
                     kwargs["query"] = query.validate(request.query_params or {})
                 if roles != PUBLIC:
@@ -254,7 +259,7 @@ def openapi_document() -> dict:
         if parameters:
             operation["parameters"] = parameters
         if spec.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
+            operation["requestBody"] = {"required": spec.body_required, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{spec.body.name}"}}}}
         if spec.roles == PUBLIC:
             operation["security"] = []

@@ -4,13 +4,10 @@
 every other request is 409 `slot_taken`, with each client's credits adding up. One client with
 one credit asks for ten different slots at once: exactly one succeeds, the rest are 402.
 
-The emulator needs one correction to behave like DynamoDB here: moto rolls a refused
-transaction back by restoring whole-table snapshots taken when it began, which silently undoes
-writes that other threads committed meanwhile (seen: two bookings for one credit). DynamoDB's
-transactions are atomic, so the `atomic_emulator` fixture makes moto's DynamoDB backend
-operations run one at a time (a lock in the emulator, which runs in this test process). The
-app's requests still race each other between their reads and their transactions; only the
-guard's conditions decide who wins. The functional tests also force that interleaving.
+The emulator is made atomic per DynamoDB operation (`infra.provision.make_dynamodb_atomic`:
+moto's own rollback is not thread safe). The app's requests still race each other between their
+reads and their transactions; only the guard's conditions decide who wins. The functional tests
+also force that interleaving.
 """
 from __future__ import annotations
 
@@ -20,31 +17,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 pytestmark = pytest.mark.local
-
-@pytest.fixture(autouse=True)
-def atomic_emulator():
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    names = ("transact_write_items", "put_item", "update_item", "delete_item", "get_item", "query", "scan")
-    originals = {name: getattr(DynamoDBBackend, name) for name in names}
-
-    def locked(function):
-        def call(*args, **kwargs):
-            with lock:
-                return function(*args, **kwargs)
-        return call
-
-    for name, function in originals.items():
-        setattr(DynamoDBBackend, name, locked(function))
-    try:
-        yield
-    finally:
-        for name, function in originals.items():
-            setattr(DynamoDBBackend, name, function)
-
 
 ALL_DAY = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
 
