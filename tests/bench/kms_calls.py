@@ -52,13 +52,12 @@ def _history(api: Api, world: World, *, spread: bool) -> tuple[str, object, int]
 
 
 def _read_page_cold(api: Api, room_id: str, member) -> tuple[int, int, dict]:
-    clock = _cold_container(MONDAY_10_NEW_YORK + timedelta(days=1))
+    _cold_container(MONDAY_10_NEW_YORK + timedelta(days=1))
     with record() as cold:
         page = api.ok("GET", f"/rooms/{room_id}/messages?limit={PAGE}", member)
     assert len(page["items"]) == PAGE and all(m.get("text") for m in page["items"])
     with record() as warm:
         api.ok("GET", f"/rooms/{room_id}/messages?limit={PAGE}", member)
-    del clock
     operations: dict = {}
     for call in cold.of("kms"):
         operations[call.operation] = operations.get(call.operation, 0) + 1
