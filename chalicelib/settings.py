@@ -61,7 +61,7 @@ class Settings:
     playback_url_seconds: int = 15 * 60
     new_message_alert_interval_seconds: int = 3600
     data_key_cache_seconds: int = 300
-    data_key_cache_messages: int = 10_000
+    data_key_cache_rooms: int = 1000
     reply_working_day_hours: int = 8
     default_working_hours: tuple[tuple[int, str, str], ...] = tuple((d, "09:00", "17:00") for d in range(5))
     default_provider_timezone: str = "UTC"

@@ -100,10 +100,11 @@ def _cursors():
 @provides("cipher")
 def _cipher():
     from chalicelib.adapters.crypto import MessageCipher
+    from chalicelib.store import rooms
 
     s = settings()
-    return MessageCipher(s.kms_key_id, s.region, max_age=s.data_key_cache_seconds,
-                         max_messages=s.data_key_cache_messages, endpoint_url=s.endpoint_url)
+    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, rooms.RoomKeys(),
+                         max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
 
 
 @provides("cognito")

@@ -1,60 +1,126 @@
-"""Envelope encryption of message bodies with the AWS Encryption SDK under the KMS key.
+"""Envelope encryption of message bodies: a data key per room under the KMS key, message bodies
+sealed with the AWS Encryption SDK.
 
-The encryption context binds each ciphertext to its room (checked again on decrypt), and a
-caching materials manager reuses data keys for a bounded time and message count, so a page of
-50 messages costs one KMS Decrypt, not 50. The SDK is imported only when a body is touched.
+Each room has one 256-bit data key, made by KMS `GenerateDataKey` with the encryption context
+`{"purpose": "room-key", "room_id": ...}` and stored only as its KMS ciphertext on the room item.
+A message body is an Encryption SDK message whose data key is wrapped by the room key (a raw AES
+master key), with the encryption context `{"purpose": "message", "room_id": ...}`, checked again
+on decrypt. The plaintext room key is cached per container for a bounded time (settings:
+`data_key_cache_seconds`) and a bounded number of rooms, so reading a page of 50 messages costs
+at most one KMS `Decrypt`, however long ago and by whichever container they were written. A table
+reader sees only ciphertext: the room key needs KMS (and its grant) to be usable.
+
+The SDK and KMS are touched only when a body is.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
+import time
+from collections import OrderedDict
 
 from chalicelib.errors import HavenError
 
+PROVIDER_ID = "haven-room-key"
+
 
 class MessageCipher:
-    def __init__(self, key_arn: str, region: str, *, max_age: float = 300.0, max_messages: int = 10_000,
-                 cache_capacity: int = 1000, endpoint_url: str | None = None, botocore_session=None):
+    def __init__(self, kms, key_arn: str, room_keys, *, max_age: float = 300.0, capacity: int = 1000,
+                 clock=time.monotonic):
+        """`kms`: a boto3 KMS client (or a callable returning one); `room_keys`: the store of
+        room key ciphertexts (`get(room_id)`, `put_if_absent(room_id, blob) -> blob`)."""
+        self._kms = kms
         self.key_arn = key_arn
-        self.region = region
+        self.room_keys = room_keys
         self.max_age = max_age
-        self.max_messages = max_messages
-        self.cache_capacity = cache_capacity
-        self.botocore_session = botocore_session
+        self.capacity = capacity
+        self._clock = clock
         self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, bytes], tuple[float, object]] = OrderedDict()
         self._sdk = None
-        self._cmm = None
 
-    def _materials(self):
-        if self._cmm is None:
-            with self._lock:
-                if self._cmm is None:
-                    import aws_encryption_sdk
-                    import botocore.session
-                    from aws_encryption_sdk.identifiers import CommitmentPolicy
+    @property
+    def kms(self):
+        return self._kms() if callable(self._kms) else self._kms
 
-                    session = self.botocore_session or botocore.session.Session()
-                    if session.get_config_variable("region") is None:
-                        session.set_config_variable("region", self.region)
-                    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-                        key_ids=[self.key_arn], botocore_session=session)
-                    cache = aws_encryption_sdk.LocalCryptoMaterialsCache(capacity=self.cache_capacity)
-                    self._cmm = aws_encryption_sdk.CachingCryptoMaterialsManager(
-                        master_key_provider=provider, cache=cache, max_age=float(self.max_age),
-                        max_messages_encrypted=self.max_messages)
-                    self._sdk = aws_encryption_sdk.EncryptionSDKClient(
-                        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
-        return self._sdk, self._cmm
+    def _client(self):
+        if self._sdk is None:
+            import aws_encryption_sdk
+            from aws_encryption_sdk.identifiers import CommitmentPolicy
 
-    def encrypt(self, room_id: str, plaintext: str) -> bytes:
-        sdk, cmm = self._materials()
-        ciphertext, _header = sdk.encrypt(source=plaintext.encode("utf-8"), materials_manager=cmm,
-                                          encryption_context={"purpose": "message", "room_id": room_id})
+            self._sdk = aws_encryption_sdk.EncryptionSDKClient(
+                commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+        return self._sdk
+
+    # --- room keys ------------------------------------------------------------------------
+
+    def _context(self, room_id: str) -> dict:
+        return {"purpose": "room-key", "room_id": room_id}
+
+    def _master_key(self, room_id: str, plaintext_key: bytes):
+        from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
+        from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
+        from aws_encryption_sdk.key_providers.raw import RawMasterKey
+
+        return RawMasterKey(provider_id=PROVIDER_ID, key_id=room_id.encode(), wrapping_key=WrappingKey(
+            wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
+            wrapping_key=plaintext_key, wrapping_key_type=EncryptionKeyType.SYMMETRIC))
+
+    def _remember(self, room_id: str, blob: bytes, master_key) -> None:
+        with self._lock:
+            self._cache[(room_id, hashlib.sha256(blob).digest())] = (self._clock() + self.max_age, master_key)
+            self._cache.move_to_end((room_id, hashlib.sha256(blob).digest()))
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+
+    def _cached(self, room_id: str, blob: bytes):
+        key = (room_id, hashlib.sha256(blob).digest())
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                return None
+            expires, master_key = hit
+            if expires <= self._clock():
+                del self._cache[key]
+                return None
+            return master_key
+
+    def _room_master_key(self, room_id: str, blob: bytes | None):
+        if blob is None:
+            blob = self.room_keys.get(room_id)
+        if blob is None:
+            generated = self.kms.generate_data_key(KeyId=self.key_arn, KeySpec="AES_256",
+                                                   EncryptionContext=self._context(room_id))
+            stored = self.room_keys.put_if_absent(room_id, generated["CiphertextBlob"])
+            if stored == generated["CiphertextBlob"]:
+                master_key = self._master_key(room_id, generated["Plaintext"])
+                self._remember(room_id, stored, master_key)
+                return master_key
+            blob = stored  # another request made the room's key first: use theirs
+        master_key = self._cached(room_id, blob)
+        if master_key is None:
+            plaintext = self.kms.decrypt(CiphertextBlob=blob, KeyId=self.key_arn,
+                                         EncryptionContext=self._context(room_id))["Plaintext"]
+            master_key = self._master_key(room_id, plaintext)
+            self._remember(room_id, blob, master_key)
+        return master_key
+
+    # --- message bodies ---------------------------------------------------------------------
+
+    def encrypt(self, room_id: str, plaintext: str, key_blob: bytes | None = None) -> bytes:
+        from aws_encryption_sdk.identifiers import Algorithm
+
+        master_key = self._room_master_key(room_id, key_blob)
+        ciphertext, _header = self._client().encrypt(
+            source=plaintext.encode("utf-8"), key_provider=master_key,
+            encryption_context={"purpose": "message", "room_id": room_id},
+            algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
         return ciphertext
 
-    def decrypt(self, room_id: str, ciphertext: bytes) -> str:
-        sdk, cmm = self._materials()
-        plaintext, header = sdk.decrypt(source=ciphertext, materials_manager=cmm)
-        # The SDK proves integrity; we prove the body belongs to this room (no copy-paste between rooms).
+    def decrypt(self, room_id: str, ciphertext: bytes, key_blob: bytes | None = None) -> str:
+        master_key = self._room_master_key(room_id, key_blob)
+        plaintext, header = self._client().decrypt(source=ciphertext, key_provider=master_key)
+        # The SDK proves integrity; this proves the body belongs to this room.
         if header.encryption_context.get("room_id") != room_id:
             raise HavenError("A message could not be read.", "internal_error")
         return plaintext.decode("utf-8")

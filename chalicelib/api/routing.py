@@ -90,8 +90,8 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
     and returns a JSON-able value (or a chalice Response for HTML)."""
     def decorate(view: Callable):
         params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-        ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
-                                           idempotent, produces, params, body_required)
+        ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status, idempotent,
+                                           produces, path_params=params, body_required=body_required)
 
         @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(), content_types=["application/json", "text/plain",
                                                                      "application/x-www-form-urlencoded"])

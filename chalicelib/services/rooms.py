@@ -59,11 +59,12 @@ def set_next_session_hook(hook) -> None:
     _NEXT_SESSION_HOOK[0] = hook
 
 
-def render(room_id: str, message: MessageModel, *, media_url: str | None = None) -> dict:
+def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
+           key_blob: bytes | None = None) -> dict:
     out = {"id": message.id, "room_id": room_id, "kind": message.kind, "sender_id": message.sender_id,
            "created_at": message.created_at}
     if message.kind in ("text", "system") and message.body is not None:
-        out["text"] = wiring.get("cipher").decrypt(room_id, message.body)
+        out["text"] = wiring.get("cipher").decrypt(room_id, message.body, key_blob)
     if message.kind in ("audio", "video"):
         out["media_id"] = message.media_id
         out["media_url"] = media_url
@@ -74,7 +75,7 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
     room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
     if room is None:
         raise NotFound("room")
-    body = wiring.get("cipher").encrypt(room_id, text)
+    body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
     message = room_store.put_message(room, kind="text", sender_id=caller.id, sender_role=caller.role,
                                      created_at=iso(now), body=body)
     metrics.add_metric(name="MessagePosted", unit="Count", value=1)
@@ -89,7 +90,7 @@ def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
     room = room_store.append_message_counter(room_id, "system", None, iso(now))
     if room is None:
         raise NotFound("room")
-    body = wiring.get("cipher").encrypt(room_id, text)
+    body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
     return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
                                   created_at=iso(now), body=body)
 
@@ -103,7 +104,7 @@ def after_member_message(room: RoomModel, caller: Caller, message: MessageModel,
 
 
 def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:
-    member_room(caller, room_id)
+    room = member_room(caller, room_id)
     cursors = wiring.get("cursors")
     scope = f"messages:{room_id}"
     before = None
@@ -113,7 +114,7 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
             raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
     items, more = room_store.message_page(room_id, limit, before)
     media_urls = _media_urls(room_id, items)
-    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id)) for m in items]
+    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob) for m in items]
     return {"items": rendered, "next": cursors.encode(scope, int(items[-1].seq)) if more and items else None}
 
 

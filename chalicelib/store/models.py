@@ -82,6 +82,7 @@ class RoomModel(Model):
     provider_id = UnicodeAttribute()
     provider_kind = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    key_blob = BinaryAttribute(null=True, legacy_encoding=False)  # the room's data key, KMS-encrypted
     seq = NumberAttribute(default=0)
     sent_client = NumberAttribute(default=0)
     sent_provider = NumberAttribute(default=0)

@@ -133,3 +133,28 @@ def unread_count(room: RoomModel, role: str) -> int:
 def set_plan_kind(client_id: str, plan_kind: str) -> None:
     for room in for_client(client_id):
         room.update(actions=[RoomModel.plan_kind.set(plan_kind)])
+
+
+class RoomKeys:
+    """Where each room's KMS-encrypted data key lives: on the room item."""
+
+    def get(self, room_id: str) -> bytes | None:
+        try:
+            room = RoomModel.get(room_id, attributes_to_get=["id", "key_blob"])
+        except DoesNotExist:
+            return None
+        return room.key_blob
+
+    def put_if_absent(self, room_id: str, blob: bytes) -> bytes:
+        """Store `blob` unless the room has a key already; return the key the room ends up with."""
+        try:
+            RoomModel(room_id).update(actions=[RoomModel.key_blob.set(blob)],
+                                      condition=RoomModel.id.exists() & RoomModel.key_blob.does_not_exist())
+            return blob
+        except UpdateError as error:
+            if not condition_failed(error):
+                raise
+        existing = RoomModel.get(room_id, consistent_read=True, attributes_to_get=["id", "key_blob"])
+        if existing.key_blob is None:  # no such room: nothing to encrypt for
+            raise DoesNotExist()
+        return existing.key_blob

@@ -1,18 +1,14 @@
 """SPEC §2: data keys are cached per room for a bounded time "so a page of 50 messages is not 50
-KMS calls". KMS calls are counted through a botocore session injected into the cipher.
+KMS calls". KMS calls are counted through the KMS client injected into the cipher.
 
-The second test is a known gap (see `make bench`, kms_calls): the Encryption SDK's caching
-materials manager only saves KMS calls for messages that share a data key, i.e. were written by
-one container within its cache window. Messages written minutes or hours apart each carry their
-own data key, so a cold read of their page is one KMS Decrypt per message. A per-room key (for
-example the Encryption SDK's AWS KMS Hierarchical keyring with a branch key per room, or a
-room data key stored KMS-wrapped on the room) would make it one call per key version.
+Each room has one data key (KMS-wrapped on the room item), so a cold read of a page costs one KMS
+Decrypt whether its messages were written in one burst or hours apart by other containers.
 """
-import botocore.session
-import pytest
+import boto3
 
 from chalicelib import wiring
 from chalicelib.adapters.crypto import MessageCipher
+from chalicelib.store.rooms import RoomKeys
 
 PAGE = 50
 
@@ -22,12 +18,11 @@ def _cold_container(clock, kms_calls: list | None = None) -> None:
     wiring.reset()
     wiring.override("clock", clock)
     if kms_calls is not None:
-        session = botocore.session.Session()
-        session.register("after-call.kms", lambda model, **_: kms_calls.append(model.name))
         s = wiring.settings()
-        wiring.override("cipher", MessageCipher(s.kms_key_id, s.region, max_age=s.data_key_cache_seconds,
-                                                max_messages=s.data_key_cache_messages,
-                                                endpoint_url=s.endpoint_url, botocore_session=session))
+        kms = boto3.client("kms", region_name=s.region, endpoint_url=s.endpoint_url)
+        kms.meta.events.register("after-call.kms", lambda model, **_: kms_calls.append(model.name))
+        wiring.override("cipher", MessageCipher(kms, s.kms_key_id, RoomKeys(), max_age=s.data_key_cache_seconds,
+                                                capacity=s.data_key_cache_rooms))
 
 
 def _post(api, user, room_id, i):
@@ -51,12 +46,53 @@ def test_a_cold_page_of_messages_written_together_costs_one_kms_call(api, world,
     assert _cold_page_kms_calls(api, clock, client, room_id) == ["Decrypt"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: one data key per message written apart, so one KMS "
-                                       "Decrypt per message on a cold page (see the module docstring)")
-def test_a_cold_page_of_messages_written_apart_costs_a_handful_of_kms_calls(api, world, clock):
+def test_a_cold_page_of_messages_written_apart_costs_one_kms_call(api, world, clock):
     client, provider, room_id = world.pair()
     for i in range(PAGE):
         _cold_container(clock)  # each message written by another container, as hours apart
         clock.advance(minutes=40)
         _post(api, (client, provider)[i % 2], room_id, i)
-    assert len(_cold_page_kms_calls(api, clock, client, room_id)) <= 5
+    assert _cold_page_kms_calls(api, clock, client, room_id) == ["Decrypt"]
+
+
+def test_the_room_key_is_made_once_and_a_warm_container_makes_no_kms_call(api, world, clock):
+    client, provider, room_id = world.pair()
+    calls: list = []
+    _cold_container(clock, calls)
+    for i in range(5):
+        _post(api, client, room_id, i)
+    assert calls == ["GenerateDataKey"]
+    api.get(f"/rooms/{room_id}/messages", provider)
+    assert calls == ["GenerateDataKey"]
+
+
+def test_the_room_key_is_bound_to_its_room(api, world, stack):
+    """A room's wrapped key cannot be unwrapped under another room's encryption context."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    client, provider, room_id = world.pair()
+    _post(api, client, room_id, 0)
+    blob = RoomKeys().get(room_id)
+    kms = boto3.client("kms", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
+    with pytest.raises(ClientError):
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "room-key", "room_id": "room_other"})
+
+
+def test_cached_room_keys_expire_after_the_bounded_time(api, world, stack):
+    client, provider, room_id = world.pair()
+    _post(api, client, room_id, 0)
+    s = wiring.settings()
+    calls: list = []
+    kms = boto3.client("kms", region_name=s.region, endpoint_url=s.endpoint_url)
+    kms.meta.events.register("after-call.kms", lambda model, **_: calls.append(model.name))
+    now = [1000.0]
+    cipher = MessageCipher(kms, s.kms_key_id, RoomKeys(), max_age=300, clock=lambda: now[0])
+    body = cipher.encrypt(room_id, "x")
+    assert cipher.decrypt(room_id, body) == "x" and calls == ["Decrypt"]
+    now[0] += 299
+    cipher.decrypt(room_id, body)
+    assert calls == ["Decrypt"]
+    now[0] += 2
+    cipher.decrypt(room_id, body)
+    assert calls == ["Decrypt", "Decrypt"]
