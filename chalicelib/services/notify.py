@@ -30,31 +30,35 @@ def send(key: str, template: str, to: str, params: dict, now: datetime, *, attac
     """Record a notice once and try to send it now. Returns False when it was already recorded."""
     if not to:
         return False
+    # Recorded already leased to this request, so the sweep leaves it alone while we send it.
     notice = NotificationModel(key, template=template, to=to, params={**params, "_attachments": attachments}
                                if attachments else params, created_at=iso(now), status="pending",
-                               pending=PENDING, retry_at=sortable(now))
+                               pending=PENDING, retry_at=sortable(now + LEASE))
     try:
         notice.save(condition=NotificationModel.id.does_not_exist())
     except PutError as error:
         if condition_failed(error):
             return False
         raise
-    deliver(notice, now)
+    deliver(notice, now, leased=True)
     return True
 
 
-def deliver(notice: NotificationModel, now: datetime) -> bool:
-    """Send a pending notice if we win its lease; True when it went out."""
+def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -> bool:
+    """Send a pending notice if we hold (or win) its lease; True when it went out."""
     from chalicelib.adapters import templates
+    from chalicelib.services import booking_notices  # noqa: F401 (registers the booking templates)
 
-    claimed_at = notice.retry_at
-    try:
-        notice.update(actions=[NotificationModel.retry_at.set(sortable(now + LEASE))],
-                      condition=(NotificationModel.retry_at == claimed_at) & (NotificationModel.status == "pending"))
-    except UpdateError as error:
-        if condition_failed(error):
-            return False  # someone else holds it, or it was sent meanwhile
-        raise
+    if not leased:
+        claimed_at = notice.retry_at
+        try:
+            notice.update(actions=[NotificationModel.retry_at.set(sortable(now + LEASE))],
+                          condition=(NotificationModel.retry_at == claimed_at)
+                          & (NotificationModel.status == "pending"))
+        except UpdateError as error:
+            if condition_failed(error):
+                return False  # someone else holds it, or it was sent meanwhile
+            raise
     params = dict(notice.params or {})
     attachments = params.pop("_attachments", None)
     try:
