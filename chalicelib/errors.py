@@ -22,6 +22,7 @@ CODES: dict[str, int] = {
     "no_credit": 402,
     "no_plan": 402,
     "forbidden": 403,
+    "mfa_required": 403,
     "not_your_provider": 403,
     "psychiatry_video_only": 403,
     "not_found": 404,

@@ -47,6 +47,8 @@ class Settings:
     public_base_url: str
     cors_origins: tuple[str, ...]
     # Identity
+    require_staff_mfa: bool = True
+    mfa_cache_seconds: int = 300
     jwks_cache_seconds: int = 3600
     # Profiles
     minimum_age_years: int = 18
@@ -127,6 +129,7 @@ def load() -> Settings:
         public_base_url=(_env("HAVEN_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
         cors_origins=_list("HAVEN_CORS_ORIGINS", "http://localhost:3000"),
         reply_working_day_hours=_int("HAVEN_REPLY_WORKING_DAY_HOURS", 8),
+        require_staff_mfa=(_env("HAVEN_REQUIRE_STAFF_MFA", "true") or "true").lower() != "false",
     )
 
 

@@ -112,7 +112,7 @@ def _cognito():
     from chalicelib.adapters.cognito import CognitoAdmin
 
     s = settings()
-    return CognitoAdmin(boto_client("cognito-idp"), s.user_pool_id)
+    return CognitoAdmin(boto_client("cognito-idp"), s.user_pool_id, s.mfa_cache_seconds)
 
 
 @provides("mailer")

@@ -514,6 +514,8 @@ def env_for(stack: dict) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "HAVEN_JWKS_URL": stack["jwks_url"],
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # Local sign-ins have no authenticator app; the MFA check is tested by turning it on.
+        "HAVEN_REQUIRE_STAFF_MFA": "false",
     })
     return env
 

@@ -429,6 +429,7 @@ def environment() -> dict[str, Any]:
         "POWERTOOLS_SERVICE_NAME": APP_PREFIX,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "HAVEN_REQUIRE_STAFF_MFA": "true",
     }
 
 

@@ -1,14 +1,41 @@
 """Cognito administration: creating provider accounts (SPEC §1: ops create providers)."""
 from __future__ import annotations
 
+import threading
+import time
+
 from chalicelib.errors import HavenError
 from chalicelib.identity import PROVIDERS_GROUP
 
 
 class CognitoAdmin:
-    def __init__(self, client, user_pool_id: str):
+    def __init__(self, client, user_pool_id: str, mfa_cache_seconds: float = 300, clock=time.monotonic):
         self.client = client
         self.user_pool_id = user_pool_id
+        self.mfa_cache_seconds = mfa_cache_seconds
+        self._clock = clock
+        self._mfa: dict[str, float] = {}  # user sub -> until when their enrolment is trusted
+        self._lock = threading.Lock()
+
+    def has_totp(self, sub: str, username: str) -> bool:
+        """Whether the user has TOTP MFA enabled (cached briefly per user; only a yes is cached, so
+        a user who just enrolled is let in at once)."""
+        with self._lock:
+            if self._mfa.get(sub, 0) > self._clock():
+                return True
+        from botocore.exceptions import ClientError
+
+        try:
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "UserNotFoundException":
+                return False
+            raise
+        enrolled = "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
+        if enrolled:
+            with self._lock:
+                self._mfa[sub] = self._clock() + self.mfa_cache_seconds
+        return enrolled
 
     def create_provider(self, email: str) -> str:
         """Create the user (Cognito emails the temporary password) in group `providers`; return its `sub`."""

@@ -224,7 +224,14 @@ def _authenticate(headers) -> Any:
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <Cognito ID token>`.")
-    return wiring.get("tokens").verify(token.strip())
+    caller = wiring.get("tokens").verify(token.strip())
+    # SPEC §2: MFA is required for providers and ops. Cognito sets MFA per pool (optional, so
+    # clients need not enrol); staff without an enrolled authenticator are refused here.
+    if caller.role in (PROVIDER, OPS) and wiring.settings().require_staff_mfa \
+            and not wiring.get("cognito").has_totp(caller.id, caller.email):
+        raise HavenError("Providers and ops must set up an authenticator app (MFA) before using Haven.",
+                         "mfa_required")
+    return caller
 
 
 def openapi_document() -> dict:

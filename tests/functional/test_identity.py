@@ -85,3 +85,25 @@ def test_public_routes_need_no_token(api):
     assert api.get("/health").json == {"status": "ok"}
     assert api.get("/crisis-resources?region=GB").status == 200
     assert api.get("/openapi.json").status == 200
+
+
+def test_providers_and_ops_need_mfa_when_it_is_required(api, world, cognito, stack, monkeypatch):
+    """Deployed, HAVEN_REQUIRE_STAFF_MFA is on: staff without TOTP are refused until they enrol."""
+    from chalicelib import wiring
+
+    client, provider = world.client(), world.provider()
+    monkeypatch.setenv("HAVEN_REQUIRE_STAFF_MFA", "true")
+    wiring.reset()
+    reply = api.get("/providers/me", provider)
+    assert reply.status == 403 and reply.code == "mfa_required"
+    assert api.get("/clients/me", client).status == 200  # clients are not asked
+    # enrol TOTP the way the provider's app would
+    idp = cognito.idp
+    auth = idp.initiate_auth(ClientId=stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                             AuthParameters={"USERNAME": provider.email, "PASSWORD": "Correct-Horse-9-battery"})
+    access = auth["AuthenticationResult"]["AccessToken"]
+    idp.associate_software_token(AccessToken=access)
+    idp.verify_software_token(AccessToken=access, UserCode="123456")
+    idp.set_user_mfa_preference(AccessToken=access,
+                                SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    assert api.get("/providers/me", provider).status == 200
