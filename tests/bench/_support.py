@@ -3,7 +3,7 @@ and the result format `python -m tests.bench` prints.
 
 AWS calls are counted through botocore's own events. Every botocore client in this process is
 made by `botocore.session.Session.create_client` (boto3 clients, PynamoDB's per-thread
-connections, the Encryption SDK's KMS client), so `instrument()` wraps that one method and
+connections, the cipher's KMS client), so `instrument()` wraps that one method and
 registers two handlers on each new client: `before-parameter-build` notes the tables a call
 names, `after-call` records the call with what it returned (items read). Nothing in the app
 is patched or told it is being measured.
