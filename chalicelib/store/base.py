@@ -1,9 +1,28 @@
 """What every table shares: its name from settings, the endpoint, on-demand billing."""
 from __future__ import annotations
 
+import threading
+
+import botocore.session
+import pynamodb.connection.base as _pynamodb_connection
+
 from chalicelib import settings
 
 _s = settings.get()
+_sessions = threading.local()
+
+
+def _shared_session() -> botocore.session.Session:
+    """One botocore session per thread for every table. PynamoDB makes a session per table
+    connection, and each new session loads DynamoDB's service model from disk again: about
+    50 ms of a cold start per table a request touches. Clients stay one per table."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = botocore.session.get_session()
+    return session
+
+
+_pynamodb_connection.get_session = _shared_session
 
 
 def meta(table: str, **extra):
