@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
-PASSWORD = "Correct-Horse-9-battery"
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -194,48 +193,7 @@ def short_table(name: str) -> str:
 
 # --- people and the in-process API ---------------------------------------------------------------
 
-@dataclass
-class User:
-    id: str
-    email: str
-    token: str
-    role: str
-
-
-class Cognito:
-    def __init__(self, stack: dict):
-        import boto3
-
-        self.stack = stack
-        self.idp = boto3.client("cognito-idp", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
-
-    def sign_in(self, email: str) -> str:
-        auth = self.idp.initiate_auth(ClientId=self.stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                      AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-        return auth["AuthenticationResult"]["IdToken"]
-
-    def sub(self, email: str) -> str:
-        user = self.idp.admin_get_user(UserPoolId=self.stack["user_pool_id"], Username=email)
-        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
-
-    def client(self) -> User:
-        email = f"bench-client-{uuid.uuid4().hex[:10]}@example.com"
-        self.idp.sign_up(ClientId=self.stack["user_pool_client_id"], Username=email, Password=PASSWORD,
-                         UserAttributes=[{"Name": "email", "Value": email}])
-        self.idp.admin_confirm_sign_up(UserPoolId=self.stack["user_pool_id"], Username=email)
-        return User(self.sub(email), email, self.sign_in(email), "client")
-
-    def ops(self) -> User:
-        email = f"bench-ops-{uuid.uuid4().hex[:10]}@example.com"
-        self.idp.admin_create_user(UserPoolId=self.stack["user_pool_id"], Username=email,
-                                   UserAttributes=[{"Name": "email", "Value": email}], MessageAction="SUPPRESS")
-        self.idp.admin_add_user_to_group(UserPoolId=self.stack["user_pool_id"], Username=email, GroupName="ops")
-        return self.activate(email, "ops")
-
-    def activate(self, email: str, role: str) -> User:
-        self.idp.admin_set_user_password(UserPoolId=self.stack["user_pool_id"], Username=email, Password=PASSWORD,
-                                         Permanent=True)
-        return User(self.sub(email), email, self.sign_in(email), role)
+from tests.support.cognito import Cognito, User  # noqa: E402,F401 (re-exported)
 
 
 @dataclass

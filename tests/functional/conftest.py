@@ -3,13 +3,14 @@ with real Cognito users and tokens. Each test starts from empty tables and a fix
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
 
 from tests.support.aws import ensure_stack, reset_data
+from tests.support.world import World  # noqa: F401 (re-exported)
+from tests.support.cognito import PASSWORD, Cognito, User  # noqa: F401 (re-exported for tests)
 
 STACK = ensure_stack()  # sets the environment before the app (and its settings) are imported
 
@@ -19,16 +20,7 @@ from app import app  # noqa: E402
 from chalicelib import wiring  # noqa: E402
 from chalicelib.clock import FixedClock  # noqa: E402
 
-PASSWORD = "Correct-Horse-9-battery"
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
-
-
-@dataclass
-class User:
-    id: str
-    email: str
-    token: str
-    role: str
 
 
 class Api:
@@ -75,44 +67,6 @@ class Reply:
         return (self.json or {}).get("error", {}).get("code") if isinstance(self.json, dict) else None
 
 
-class Cognito:
-    """Real users in the emulator's pool, signed in with USER_PASSWORD_AUTH."""
-
-    def __init__(self, stack: dict):
-        import boto3
-
-        self.stack = stack
-        self.idp = boto3.client("cognito-idp", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
-
-    def token(self, email: str) -> str:
-        auth = self.idp.initiate_auth(ClientId=self.stack["user_pool_client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                      AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-        return auth["AuthenticationResult"]["IdToken"]
-
-    def sub(self, email: str) -> str:
-        user = self.idp.admin_get_user(UserPoolId=self.stack["user_pool_id"], Username=email)
-        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
-
-    def sign_up_client(self, email: str | None = None) -> User:
-        email = email or f"client-{uuid.uuid4().hex[:10]}@example.com"
-        self.idp.sign_up(ClientId=self.stack["user_pool_client_id"], Username=email, Password=PASSWORD,
-                         UserAttributes=[{"Name": "email", "Value": email}])
-        self.idp.admin_confirm_sign_up(UserPoolId=self.stack["user_pool_id"], Username=email)
-        return User(self.sub(email), email, self.token(email), "client")
-
-    def staff(self, group: str, email: str | None = None) -> User:
-        email = email or f"{group}-{uuid.uuid4().hex[:10]}@example.com"
-        self.idp.admin_create_user(UserPoolId=self.stack["user_pool_id"], Username=email,
-                                   UserAttributes=[{"Name": "email", "Value": email}], MessageAction="SUPPRESS")
-        self.idp.admin_add_user_to_group(UserPoolId=self.stack["user_pool_id"], Username=email, GroupName=group)
-        return self.activate(email, "ops" if group == "ops" else "provider")
-
-    def activate(self, email: str, role: str) -> User:
-        self.idp.admin_set_user_password(UserPoolId=self.stack["user_pool_id"], Username=email,
-                                         Password=PASSWORD, Permanent=True)
-        return User(self.sub(email), email, self.token(email), role)
-
-
 @pytest.fixture(scope="session")
 def stack():
     return STACK
@@ -153,43 +107,6 @@ def api(chalice_client, clock):
 def ops_user(cognito):
     return cognito.staff("ops")
 
-
-class World:
-    """Builds scenarios through the API itself: registered clients, providers, plans, rooms."""
-
-    def __init__(self, api: Api, cognito: Cognito, ops: User):
-        self.api, self.cognito, self.ops = api, cognito, ops
-
-    def client(self, **profile) -> User:
-        user = self.cognito.sign_up_client()
-        body = {"name": "Alex Client", "date_of_birth": "1990-04-21", "timezone": "America/New_York",
-                "region": "US-NY", "languages": ["en"], **profile}
-        reply = self.api.post("/clients/me", user, body)
-        assert reply.status == 200, reply.json
-        return user
-
-    def provider(self, **fields) -> User:
-        email = f"provider-{uuid.uuid4().hex[:10]}@example.com"
-        body = {"email": email, "name": "Dr. Sam Provider", "kind": "therapist", "licensed_regions": ["US-NY"],
-                "languages": ["en"], "timezone": "America/New_York", **fields}
-        reply = self.api.post("/ops/providers", self.ops, body)
-        assert reply.status == 201, reply.json
-        return self.cognito.activate(email, "provider")
-
-    def plan(self, client: User, **plan):
-        body = {"kind": "subscription", "live_credits": 4, "period_anchor": "2026-11-01", **plan}
-        reply = self.api.put(f"/ops/clients/{client.id}/plan", self.ops, body)
-        assert reply.status == 200, reply.json
-        return reply.json
-
-    def room(self, client: User, provider: User) -> str:
-        reply = self.api.put("/ops/assignments", self.ops, {"client_id": client.id, "provider_id": provider.id})
-        assert reply.status == 200, reply.json
-        return reply.json["room_id"]
-
-    def pair(self, **provider_fields):
-        client, provider = self.client(), self.provider(**provider_fields)
-        return client, provider, self.room(client, provider)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ also force that interleaving.
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -36,6 +37,21 @@ def _provider(http, world):
     return provider
 
 
+def _book(http, user, body: dict, key: str):
+    """POST /bookings as a client app does under load: with an Idempotency-Key, retrying when the
+    connection is refused or reset before an answer (`chalice local` keeps a short listen backlog,
+    so 20 simultaneous connections can be reset). The key makes a retry safe either way."""
+    import requests
+
+    for attempt in range(5):
+        try:
+            return http.post("/bookings", user, body, headers={"Idempotency-Key": key})
+        except requests.ConnectionError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def _live_credits(http, client) -> int:
     return http.get("/clients/me", client).json["credits"]["live"]
 
@@ -49,7 +65,8 @@ def test_twenty_clients_racing_for_one_slot_make_exactly_one_booking(http, world
     starts = _z(_slot())
 
     def attempt(client):
-        return http.post("/bookings", client, {"provider_id": provider.id, "modality": "video", "starts_at": starts})
+        return _book(http, client, {"provider_id": provider.id, "modality": "video", "starts_at": starts},
+                     key=f"race-{client.id}")
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         replies = list(pool.map(attempt, clients))
@@ -72,7 +89,8 @@ def test_one_client_with_one_credit_racing_across_slots_books_once(http, world):
     times = [_z(first + timedelta(hours=h)) for h in range(10)]
 
     def attempt(starts):
-        return http.post("/bookings", client, {"provider_id": provider.id, "modality": "video", "starts_at": starts})
+        return _book(http, client, {"provider_id": provider.id, "modality": "video", "starts_at": starts},
+                     key=f"race-{starts}")
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         replies = list(pool.map(attempt, times))
