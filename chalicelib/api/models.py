@@ -125,6 +125,9 @@ DirectoryQuery = page_query(
 DirectoryQuery.name = "DirectoryQuery"
 
 MessagesQuery = page_query()
+MessagesQuery.name = "MessagesQuery"
+RoomsQuery = page_query()
+RoomsQuery.name = "RoomsQuery"
 
 CrisisQuery = Query("CrisisQuery", region=Field("string", required=False, max_len=10))
 

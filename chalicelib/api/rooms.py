@@ -11,9 +11,9 @@ from chalicelib.services import rooms
 bp = Blueprint(__name__)
 
 
-@route(bp, "/rooms", "GET", roles=MEMBER, summary="Rooms the caller belongs to")
-def list_rooms(caller):
-    return rooms.list_rooms(caller)
+@route(bp, "/rooms", "GET", roles=MEMBER, query=models.RoomsQuery, summary="Rooms the caller belongs to")
+def list_rooms(caller, query):
+    return rooms.list_rooms(caller, query["limit"], query.get("next"))
 
 
 @route(bp, "/rooms/{room_id}", "GET", roles=MEMBER, summary="A room with unread count, banner and reply clock")

@@ -23,9 +23,15 @@ def member_room(caller: Caller, room_id: str) -> RoomModel:
     return room
 
 
-def list_rooms(caller: Caller) -> dict:
-    rooms = room_store.for_client(caller.id) if caller.is_client else room_store.for_provider(caller.id)
-    return {"items": [room_summary(room) for room in rooms], "next": None}
+def list_rooms(caller: Caller, limit: int, cursor: str | None) -> dict:
+    cursors = wiring.get("cursors")
+    scope = f"rooms:{caller.id}"
+    after = cursors.decode(scope, cursor) if cursor else None
+    if after is not None and not isinstance(after, str):
+        raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
+    rooms, more = room_store.page_for_member(caller.role, caller.id, limit, after)
+    return {"items": [room_summary(room) for room in rooms],
+            "next": cursors.encode(scope, rooms[-1].id) if more and rooms else None}
 
 
 def banner(room: RoomModel, now: datetime) -> dict | None:

@@ -33,6 +33,14 @@ def for_provider(provider_id: str) -> list[RoomModel]:
     return list(RoomModel.by_provider.query(provider_id))
 
 
+def page_for_member(role: str, member_id: str, limit: int, after_id: str | None) -> tuple[list[RoomModel], bool]:
+    """A member's rooms by id, `limit` at a time, continuing after `after_id`. One Query."""
+    index, key = (RoomModel.by_client, "client_id") if role == "client" else (RoomModel.by_provider, "provider_id")
+    last_key = {key: {"S": member_id}, "id": {"S": after_id}} if after_id else None
+    items = list(index.query(member_id, limit=limit + 1, last_evaluated_key=last_key, page_size=limit + 1))
+    return items[:limit], len(items) > limit
+
+
 def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str,
                        plan_kind: str | None = None) -> tuple[RoomModel, str | None]:
     """Create the client's room for this provider kind, or hand it to a new provider (history stays).

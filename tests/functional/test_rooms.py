@@ -115,3 +115,15 @@ def test_no_message_text_is_stored_in_the_clear(api, world, stack):
     assert secret.encode() not in dump and b"feeling low" not in dump
     assert secret.encode() not in raw[0]["body"]["B"]
     assert api.get(f"/rooms/{room_id}/messages", client).json["items"][0]["text"] == secret
+
+
+def test_a_providers_rooms_page_with_a_cursor_of_their_own(api, world):
+    provider = world.provider()
+    clients = [world.client() for _ in range(3)]
+    rooms = {world.room(client, provider) for client in clients}
+    first = api.get("/rooms?limit=2", provider).json
+    assert len(first["items"]) == 2 and first["next"]
+    second = api.get(f"/rooms?limit=2&next={first['next']}", provider).json
+    assert {r["id"] for r in first["items"] + second["items"]} == rooms and second["next"] is None
+    # another member cannot use this provider's cursor
+    assert api.get(f"/rooms?next={first['next']}", clients[0]).code == "invalid_cursor"
