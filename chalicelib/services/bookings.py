@@ -225,15 +225,17 @@ def _outcome(actor: str, action: str, b: BookingModel, now: datetime) -> policy.
 # --- timers --------------------------------------------------------------------------------------
 
 def _confirmed_timers(b: BookingModel, version: int, now: datetime) -> list:
-    """Reminders (each only if its moment is still ahead: a reminder whose moment passed before the
-    booking was confirmed is skipped) and the outcome check 24 h after the end."""
+    """Reminders (each only if its moment has not passed: a reminder whose moment passed before the
+    booking was confirmed is skipped; one due at the very moment of confirmation is kept, so a
+    provider booking made exactly 24 h ahead gets its 24 h reminder) and the outcome check 24 h
+    after the end."""
     s = wiring.settings()
     starts, ends = parse_iso(b.starts_at), parse_iso(b.ends_at)
     out = [store.timer(f"{b.id}:outcome", "booking_outcome", store.OUTCOME_KIND,
                        ends + timedelta(hours=s.outcome_grace_hours), b.id, iso(now), {"booking_id": b.id})]
     for which, due in (("long", starts - timedelta(hours=s.reminder_long_hours)),
                        ("short", starts - timedelta(minutes=s.reminder_short_minutes))):
-        if due > now:
+        if due >= now:
             out.append(store.timer(f"{b.id}:v{version}:{which}", f"booking_reminder_{which}", store.REMINDER_KIND,
                                    due, b.id, iso(now), {"booking_id": b.id, "version": version, "which": which}))
     return out

@@ -86,6 +86,15 @@ def test_a_reminder_whose_moment_passed_before_confirmation_is_skipped(world, ap
     assert late["id"] not in reminded
 
 
+def test_a_provider_booking_made_exactly_24_hours_ahead_gets_its_24_hour_reminder(world, api, clock):
+    sc = scene(world, api, windows=[{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)])
+    starts = clock() + timedelta(hours=24)  # Tue 09:00Z (04:00 New York)
+    booking = book(api, sc, starts, by="provider")
+    assert booking["status"] == "confirmed"
+    assert run_sweep("reminders", clock())["reminders_sent"] == 1
+    assert {n.params["booking_id"] for n in outbox("booking_reminder_long")} == {booking["id"]}
+
+
 def test_a_24h_reminder_not_sent_by_1h_before_start_is_skipped(world, api):
     sc = scene(world, api)
     booking = book(api, sc)
