@@ -85,18 +85,18 @@ class MessageCipher:
                 return None
             return master_key
 
+    def new_room_key(self, room_id: str) -> bytes:
+        """A fresh room key's KMS ciphertext (to store with a new room); its plaintext is cached."""
+        generated = self.kms.generate_data_key(KeyId=self.key_arn, KeySpec="AES_256",
+                                               EncryptionContext=self._context(room_id))
+        self._remember(room_id, generated["CiphertextBlob"], self._master_key(room_id, generated["Plaintext"]))
+        return generated["CiphertextBlob"]
+
     def _room_master_key(self, room_id: str, blob: bytes | None):
         if blob is None:
             blob = self.room_keys.get(room_id)
-        if blob is None:
-            generated = self.kms.generate_data_key(KeyId=self.key_arn, KeySpec="AES_256",
-                                                   EncryptionContext=self._context(room_id))
-            stored = self.room_keys.put_if_absent(room_id, generated["CiphertextBlob"])
-            if stored == generated["CiphertextBlob"]:
-                master_key = self._master_key(room_id, generated["Plaintext"])
-                self._remember(room_id, stored, master_key)
-                return master_key
-            blob = stored  # another request made the room's key first: use theirs
+        if blob is None:  # a room made before keys came with rooms: make its key once
+            blob = self.room_keys.put_if_absent(room_id, self.new_room_key(room_id))
         master_key = self._cached(room_id, blob)
         if master_key is None:
             plaintext = self.kms.decrypt(CiphertextBlob=blob, KeyId=self.key_arn,

@@ -19,7 +19,9 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
 
 
-def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> bool:
+def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime,
+                      other=None) -> bool:
+    """`other()` gives the recipient's profile (read only when an alert is due)."""
     recipient_role = "provider" if caller.is_client else "client"
     recipient_id = room.provider_id if caller.is_client else room.client_id
     alert_at = getattr(RoomModel, f"alert_{recipient_role}_at")
@@ -36,7 +38,7 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
         if condition_failed(error):
             return False
         raise
-    recipient = user_store.get(recipient_id)
+    recipient = other() if other is not None else user_store.get(recipient_id)
     if recipient is None:
         return False
     return notify.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message", recipient.email,

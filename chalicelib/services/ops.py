@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib import wiring
 from chalicelib.clock import iso
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.store import rooms as room_store
@@ -46,6 +47,7 @@ def assign(body: dict, now: datetime) -> dict:
     if not provider.active:
         raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
     room, _previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now),
-                                                    plan_kind=(client.plan or {}).get("kind"))
+                                                    plan_kind=(client.plan or {}).get("kind"),
+                                                    new_key=wiring.get("cipher").new_room_key)
     return {"room_id": room.id, "client_id": client.id, "provider_id": provider.id,
             "provider_kind": provider.kind}

@@ -38,7 +38,9 @@ def session_active(room: RoomModel, now: datetime) -> bool:
     return bool(room.session_ends) and room.session_ends > sortable(now)
 
 
-def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
+def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime,
+                      other=None) -> None:
+    """`other()` gives the other member's profile (for a client's message: the provider)."""
     if caller.is_provider:
         settle(room, now)
         return
@@ -46,7 +48,7 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
                                                   session_active(room, now))
     if not applies or room.reply_timer_id:
         return
-    provider = user_store.get(room.provider_id)
+    provider = other() if other is not None else user_store.get(room.provider_id)
     calendar = calendar_for(provider)
     due = add_working_time(calendar, now, wiring.settings().reply_working_day_hours)
     timer_id = f"reply#{room.id}#{int(message.seq)}"

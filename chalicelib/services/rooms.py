@@ -102,11 +102,17 @@ def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
-    """Rules that react to a member's message: the reply promise, then the new-message alert."""
-    from chalicelib.services import alerts, replies
+    """Rules that react to a member's message: the reply promise, then the new-message alert.
+    Both may need the other member's profile; it is read at most once."""
+    from functools import cache
 
-    replies.on_member_message(room, caller, message, now)
-    alerts.on_member_message(room, caller, message, now)
+    from chalicelib.services import alerts, replies
+    from chalicelib.store import users as user_store
+
+    other_id = room.provider_id if caller.is_client else room.client_id
+    other = cache(lambda: user_store.get(other_id))
+    replies.on_member_message(room, caller, message, now, other)
+    alerts.on_member_message(room, caller, message, now, other)
 
 
 def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:

@@ -42,19 +42,23 @@ def page_for_member(role: str, member_id: str, limit: int, after_id: str | None)
 
 
 def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str,
-                       plan_kind: str | None = None) -> tuple[RoomModel, str | None]:
+                       plan_kind: str | None = None, new_key=None) -> tuple[RoomModel, str | None]:
     """Create the client's room for this provider kind, or hand it to a new provider (history stays).
-    Returns the room and the previous provider id when it changed."""
+    `new_key(room_id)` gives a new room's data key (KMS ciphertext). Returns the room and the
+    previous provider id when it changed."""
     room_id = room_id_for(client_id, provider_kind)
     room = RoomModel(room_id, client_id=client_id, provider_id=provider_id, provider_kind=provider_kind,
-                     created_at=now_iso, plan_kind=plan_kind)
+                     created_at=now_iso, plan_kind=plan_kind, key_blob=new_key(room_id) if new_key else None)
     try:
         room.save(condition=RoomModel.id.does_not_exist())
         return room, None
     except PutError as error:
         if not condition_failed(error):
             raise
-    existing = RoomModel.get(room_id, consistent_read=True)
+    return _reassign(RoomModel.get(room_id, consistent_read=True), provider_id)
+
+
+def _reassign(existing: RoomModel, provider_id: str) -> tuple[RoomModel, str | None]:
     if existing.provider_id == provider_id:
         return existing, None
     previous = existing.provider_id

@@ -55,15 +55,30 @@ def test_a_cold_page_of_messages_written_apart_costs_one_kms_call(api, world, cl
     assert _cold_page_kms_calls(api, clock, client, room_id) == ["Decrypt"]
 
 
-def test_the_room_key_is_made_once_and_a_warm_container_makes_no_kms_call(api, world, clock):
-    client, provider, room_id = world.pair()
+def test_the_room_key_is_made_with_the_room_and_a_warm_container_makes_no_kms_call(api, world, clock):
     calls: list = []
     _cold_container(clock, calls)
+    client, provider, room_id = world.pair()
+    assert calls == ["GenerateDataKey"] and RoomKeys().get(room_id)
     for i in range(5):
         _post(api, client, room_id, i)
-    assert calls == ["GenerateDataKey"]
     api.get(f"/rooms/{room_id}/messages", provider)
     assert calls == ["GenerateDataKey"]
+
+
+def test_a_room_without_a_key_gets_one_on_its_first_message(api, world, clock):
+    """Rooms made before keys came with rooms get theirs once, on first use."""
+    from chalicelib.store.models import RoomModel
+
+    client, provider, room_id = world.pair()
+    RoomModel(room_id).update(actions=[RoomModel.key_blob.remove()])
+    calls: list = []
+    _cold_container(clock, calls)
+    for i in range(3):
+        _post(api, client, room_id, i)
+    assert calls == ["GenerateDataKey"] and RoomKeys().get(room_id)
+    assert [m["text"] for m in api.get(f"/rooms/{room_id}/messages", provider).json["items"]] == \
+        ["message 2", "message 1", "message 0"]
 
 
 def test_the_room_key_is_bound_to_its_room(api, world, stack):
