@@ -313,7 +313,7 @@ def create(caller: Caller, body: dict, now: datetime) -> dict:
     plan = _plan(client)
     bucket = policy.credit_bucket(plan, client.timezone or "UTC", starts_at, now)
     spend = _choose_spend(client, plan, bucket, bool(body.get("purchase")))
-    for attempt in range(2):
+    for attempt in range(3):
         booking_id = "bk_" + secrets.token_hex(10)
         b = _new_booking(booking_id, actor, client, provider, room, body["modality"], starts_at, ends_at, spend, now)
         b.series_id = booking_id
@@ -328,7 +328,7 @@ def create(caller: Caller, body: dict, now: datetime) -> dict:
         except TransactWriteError as error:
             if not condition_failed(error):
                 raise
-            spend = _classify_create_refusal(b, spend, attempt)
+            spend = _classify_create_refusal(b, spend, attempt, now)
             continue
         _after_commit(items, now)
         metrics.add_metric(name="BookingCreated", unit="Count", value=1)
@@ -364,11 +364,15 @@ def _create_items(b: BookingModel, now: datetime) -> list:
                              ics_method="REQUEST", sequence=int(b.sequence))]
 
 
-def _classify_create_refusal(b: BookingModel, spend: _Spend, attempt: int) -> _Spend:
-    """A refused create: someone holds one of the granules (slot_taken), or the credit counter
-    reached its limit meanwhile (no_credit, or buy one when the request allows it)."""
+def _classify_create_refusal(b: BookingModel, spend: _Spend, attempt: int, now: datetime) -> _Spend:
+    """A refused create: someone holds one of the granules (slot_taken, unless the holder is a
+    request that has expired by the clock: it is expired now and the create is tried again), or the
+    credit counter reached its limit meanwhile (no_credit, or buy one when the request allows it)."""
     holders = store.claims_holder(list(b.claims))
-    if any(holder != b.id for holder in holders.values()):
+    others = {holder for holder in holders.values() if holder != b.id}
+    if others:
+        if attempt < 2 and _free_lapsed(others, now):
+            return spend
         metrics.add_metric(name="BookingSlotTaken", unit="Count", value=1)
         raise HavenError("That time is already booked; choose another.", "slot_taken")
     if not spend.purchase and _usage(spend.client.id, spend.bucket) >= policy.live_limit(spend.plan):
@@ -591,7 +595,7 @@ def reschedule(caller: Caller, booking_id: str, body: dict, now: datetime) -> di
     else:  # a late change by the client: the old credit is forfeited, the new booking needs its own
         spend = _choose_spend(client, plan, new_bucket, bool(body.get("purchase")))
         new_credit = spend.credit
-    for attempt in range(2):
+    for attempt in range(3):
         new_id = "bk_" + secrets.token_hex(10)
         holder = spend or _Spend(client, plan, new_bucket, False)
         new = _new_booking(new_id, actor, client, provider, room, old.modality, starts_at, ends_at, holder, now)
@@ -634,7 +638,10 @@ def reschedule(caller: Caller, booking_id: str, body: dict, now: datetime) -> di
             if fresh is None or int(fresh.version) != int(old.version):
                 raise _refused_transition(old.id, now, "rescheduled")
             holders = store.claims_holder(list(new.claims))
-            if any(h not in (old.id, new_id) for h in holders.values()):
+            others = {h for h in holders.values() if h not in (old.id, new_id)}
+            if others:
+                if attempt < 2 and _free_lapsed(others, now):
+                    continue
                 raise HavenError("That time is already booked; choose another.", "slot_taken")
             if spend is not None and not spend.purchase:
                 spend = _choose_spend(client, plan, new_bucket, bool(body.get("purchase")), known_empty=True)
@@ -734,27 +741,48 @@ def expire_due(now: datetime) -> int:
         if b is None or b.status != rules.PENDING or status_now(b, now) != rules.EXPIRED:
             store.settle_timer(None, t, iso(now), "skipped")
             continue
-        version = int(b.version) + 1
-        expired = _copy(b, status=rules.EXPIRED, version=version)
-        items = notices.to_one(expired, "client", "booking_expired", f"booking:{b.id}:v{version}:expired", now)
-        try:
-            with transact_write() as tx:
-                store.transition(tx, b, [BookingModel.status.set(rules.EXPIRED), BookingModel.ended_by.set("system"),
-                                         BookingModel.updated_at.set(iso(now))], expect_status=rules.PENDING)
-                store.release_claims(tx, list(b.claims), b.id)
-                _credit_release(tx, b, _outcome("system", "expire", b, now), now)
-                store.settle_timer(tx, t, iso(now), "expired")
-                _save_all(tx, items)
-        except TransactWriteError as error:
-            if condition_failed(error):
-                continue  # another run (or a change) got there first; the next run re-reads
-            raise
-        _after_commit(items, now)
-        starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
-        _post_system(b.room_id, f"The session request for {starts} was not confirmed in time and has expired. "
-                                f"The credit has been returned.", now)
-        done += 1
+        done += _expire(b, t, now)
     return done
+
+
+def _expire(b: BookingModel, t, now: datetime) -> bool:
+    """Persist the expiry of one pending booking past its deadline, once: the change is conditioned
+    on the version read, so of two runs (or a run and a request) only one commits, tells the client
+    and posts the room message. `t` is its confirm timer, settled in the same transaction (None
+    when a request does this before the sweep; the sweep then finds the booking no longer pending)."""
+    version = int(b.version) + 1
+    expired = _copy(b, status=rules.EXPIRED, version=version)
+    items = notices.to_one(expired, "client", "booking_expired", f"booking:{b.id}:v{version}:expired", now)
+    try:
+        with transact_write() as tx:
+            store.transition(tx, b, [BookingModel.status.set(rules.EXPIRED), BookingModel.ended_by.set("system"),
+                                     BookingModel.updated_at.set(iso(now))], expect_status=rules.PENDING)
+            store.release_claims(tx, list(b.claims), b.id)
+            _credit_release(tx, b, _outcome("system", "expire", b, now), now)
+            if t is not None:
+                store.settle_timer(tx, t, iso(now), "expired")
+            _save_all(tx, items)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False  # another run (or a change) got there first; the next run re-reads
+        raise
+    _after_commit(items, now)
+    starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
+    _post_system(b.room_id, f"The session request for {starts} was not confirmed in time and has expired. "
+                            f"The credit has been returned.", now)
+    return True
+
+
+def _free_lapsed(holder_ids, now: datetime) -> bool:
+    """States follow the clock: a request past its confirmation deadline is `expired` even before the
+    deadlines sweep has run, so it must not keep its time. When such a booking holds a claim a new
+    booking needs, expire it now, exactly as the sweep would. True when any time was freed."""
+    freed = False
+    for booking_id in sorted(set(holder_ids)):
+        b = store.get(booking_id)
+        if b is not None and b.status == rules.PENDING and status_now(b, now) == rules.EXPIRED:
+            freed = _expire(b, None, now) or freed
+    return freed
 
 
 def close_due(now: datetime) -> int:
