@@ -818,9 +818,9 @@ def close_due(now: datetime) -> int:
 
 def remind_due(now: datetime) -> dict:
     """24 h and 10 min reminders for confirmed bookings, each at most once per booking version.
-    Reads: the due timers (index) and each one's booking; nothing else."""
-    from chalicelib.services import notify
-
+    Reads: the due timers (index) and each one's booking; nothing else. A reminder is taken and
+    its two emails recorded in one transaction (so a run that dies afterwards loses nothing: the
+    deadlines sweep sends what was recorded), then the emails are sent and the room message posted."""
     s = wiring.settings()
     sent = skipped = 0
     for t in list(store.due_timers(store.REMINDER_KIND, now, s.sweep_batch)):
@@ -833,22 +833,27 @@ def remind_due(now: datetime) -> dict:
             ok = now < parse_iso(b.starts_at) - timedelta(hours=s.reminder_long_skip_within_hours)
         elif ok:
             ok = now < parse_iso(b.ends_at)
-        if not store.settle_timer(None, t, iso(now), "sent" if ok else "skipped"):
-            continue  # another run took it
         if not ok:
-            skipped += 1
+            if store.settle_timer(None, t, iso(now), "skipped"):
+                skipped += 1
             continue
         key = f"booking:{b.id}:v{b.version}:remind_{which}"
+        extra = {"action_url": wiring.get("video").join_page(b.id)} if which == "short" else None
+        items = notices.to_both(b, f"booking_reminder_{which}", key, now, extra=extra)
+        try:
+            with transact_write() as tx:
+                store.settle_timer(tx, t, iso(now), "sent")
+                _save_all(tx, items)
+        except TransactWriteError as error:
+            if condition_failed(error):
+                continue  # another run took it
+            raise
+        _after_commit(items, now)
         starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
-        extra = {}
         if which == "short":
-            extra["action_url"] = wiring.get("video").join_page(b.id)
             _post_system(b.room_id, f"Your {b.modality} session at {starts} is open to join now.", now)
         else:
             _post_system(b.room_id, f"Reminder: your {b.modality} session is on {starts}.", now)
-        for role, to in (("client", b.client_email), ("provider", b.provider_email)):
-            notify.send(f"{key}:{role}", f"booking_reminder_{which}", to,
-                        {**notices.base_params(b, role), **extra}, now)
         sent += 1
     return {"reminders_sent": sent, "reminders_skipped": skipped}
 

@@ -105,6 +105,31 @@ def test_a_24h_reminder_not_sent_by_1h_before_start_is_skipped(world, api):
     assert run_sweep("reminders", WED_10_NY - timedelta(minutes=10))["reminders_sent"] == 1
 
 
+def test_a_reminder_run_that_dies_after_taking_a_reminder_still_gets_both_emails_out(world, api, monkeypatch):
+    import pytest
+
+    from chalicelib.services import rooms
+
+    class Crash(BaseException):
+        """The Lambda is killed (timeout, out of memory) in the middle of the run."""
+
+    def die(*args, **kwargs):
+        raise Crash()
+
+    sc = scene(world, api)
+    booking = book(api, sc)
+    api.post(f"/bookings/{booking['id']}/confirm", sc.provider)
+    monkeypatch.setattr(rooms, "post_system", die)
+    with pytest.raises(Crash):
+        run_sweep("reminders", WED_10_NY - timedelta(hours=24))
+    monkeypatch.undo()
+    run_sweep("reminders", WED_10_NY - timedelta(hours=23, minutes=55))
+    run_sweep("deadlines", WED_10_NY - timedelta(hours=23, minutes=50))  # retries what was recorded
+    reminders = outbox("booking_reminder_long")
+    assert sorted(n.to for n in reminders) == sorted([sc.client.email, sc.provider.email])
+    assert all(n.status == "sent" for n in reminders)
+
+
 def test_cancelled_and_rescheduled_bookings_never_remind(world, api):
     sc = scene(world, api, plan={"live_credits": 4})
     a, b = book(api, sc), book(api, sc, WED_10_NY + timedelta(hours=1))
