@@ -18,7 +18,7 @@ from datetime import datetime
 
 from chalicelib import wiring
 from chalicelib.adapters import ics, templates
-from chalicelib.clock import iso, parse_iso, sortable
+from chalicelib.clock import iso, parse_iso
 from chalicelib.store.models import BookingModel, NotificationModel
 
 _FOOTER = ("Haven is not a crisis service. If you are in danger or thinking about harming yourself, "
@@ -110,11 +110,11 @@ for _name in TEXTS:
 def notice(key: str, template: str, to: str | None, params: dict, now: datetime,
            attachments: list[dict] | None = None) -> NotificationModel | None:
     """An outbox record to save in a transaction (None when there is no address)."""
+    from chalicelib.services import notify
+
     if not to:
         return None
-    stored = {**params, "_attachments": attachments} if attachments else params
-    return NotificationModel(key, template=template, to=to, params=stored, created_at=iso(now),
-                             status="pending", pending="pending", retry_at=sortable(now))
+    return notify.record(key, template, to, params, now, attachments=attachments)
 
 
 def deliver_all(notices: list, now: datetime) -> None:
@@ -124,7 +124,7 @@ def deliver_all(notices: list, now: datetime) -> None:
 
     for item in notices:
         try:
-            notify.deliver(item, now)
+            notify.deliver(item, now, leased=True)  # recorded by this request, leased to it
         except Exception as error:  # the record exists: the sweep will retry it
             logger.warning("email delivery deferred", extra={"notification_id": item.id,
                                                              "error": type(error).__name__})

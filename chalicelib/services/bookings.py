@@ -20,7 +20,6 @@ from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import bookings as rules
 from chalicelib.domain import credits as policy
 from chalicelib.domain import slots as slot_rules
-from chalicelib.domain.errors import DomainError
 from chalicelib.errors import HavenError, NotFound, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics

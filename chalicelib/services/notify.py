@@ -26,14 +26,21 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
 
+def record(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> NotificationModel:
+    """A pending notice, not yet saved (save it alone or inside a transaction). It is born leased
+    to the request that makes it, so the sweep leaves it alone while that request sends it; if the
+    request dies first, the lease runs out and the sweep sends it."""
+    return NotificationModel(key, template=template, to=to,
+                             params={**params, "_attachments": attachments} if attachments else params,
+                             created_at=iso(now), status="pending", pending=PENDING,
+                             retry_at=sortable(now + LEASE))
+
+
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:
     """Record a notice once and try to send it now. Returns False when it was already recorded."""
     if not to:
         return False
-    # Recorded already leased to this request, so the sweep leaves it alone while we send it.
-    notice = NotificationModel(key, template=template, to=to, params={**params, "_attachments": attachments}
-                               if attachments else params, created_at=iso(now), status="pending",
-                               pending=PENDING, retry_at=sortable(now + LEASE))
+    notice = record(key, template, to, params, now, attachments=attachments)
     try:
         notice.save(condition=NotificationModel.id.does_not_exist())
     except PutError as error:

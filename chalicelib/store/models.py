@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     BinaryAttribute, BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
     TTLAttribute, UnicodeAttribute, VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.store.base import index_meta, meta

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.aws import ensure_stack, reset_data
 from tests.support.world import World  # noqa: F401 (re-exported)
-from tests.support.cognito import PASSWORD, Cognito, User  # noqa: F401 (re-exported for tests)
+from tests.support.cognito import Cognito, User  # noqa: F401 (re-exported for tests)
 
 STACK = ensure_stack()  # sets the environment before the app (and its settings) are imported
 

@@ -13,11 +13,10 @@ import pytest
 
 from tests.support.aws import ensure_api, ensure_stack
 from tests.support.world import World  # noqa: F401 (re-exported)
-from tests.support.cognito import PASSWORD, Cognito, User, unique_email  # noqa: F401 (re-exported for tests)
+from tests.support.cognito import Cognito, User  # noqa: F401 (re-exported for tests)
 
 STACK = ensure_stack()  # before anything imports the app: settings are read at import
 
-import boto3  # noqa: E402
 import requests  # noqa: E402
 
 TIMEOUT = 15  # seconds per HTTP call; a hung server fails the test instead of hanging the run
