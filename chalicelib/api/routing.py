@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -184,20 +186,21 @@ def _execute_once(*, request: dict, call, status: int, lambda_context=None) -> d
 def register_middleware(app) -> None:
     @app.middleware("http")
     def authenticate(event, get_response):
+        started = time.perf_counter()
         context = event.context or {}
-        correlation = (event.headers or {}).get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+        correlation = _correlation_id(event.headers or {}, context)
         logger.set_correlation_id(correlation)
         spec = ROUTES.get((context.get("resourcePath"), event.method))
         logger.append_keys(route=f"{event.method} {context.get('resourcePath')}")
+        response = None
         try:
-            if spec is not None and spec.roles != PUBLIC:
-                try:
-                    event.haven_caller = _authenticate(event.headers or {})
-                except HavenError as error:
-                    return error_response(error)
-                logger.append_keys(caller_id=event.haven_caller.id, role=event.haven_caller.role)
             try:
+                if spec is not None and spec.roles != PUBLIC:
+                    event.haven_caller = _authenticate(event.headers or {})
+                    logger.append_keys(caller_id=event.haven_caller.id, role=event.haven_caller.role)
                 response = get_response(event)
+            except HavenError as error:  # 401 (or 403 mfa_required) before the route runs
+                response = error_response(error)
             except Exception:  # never a bare 500 page: the envelope, and the traceback in the log
                 logger.exception("unhandled error")
                 response = error_response(HavenError("Something went wrong on our side; try again.",
@@ -211,12 +214,26 @@ def register_middleware(app) -> None:
                 response.headers["Vary"] = "Origin"
             return response
         finally:
+            # One line per request for whoever is on call: route template, status, time; ids only.
+            logger.info("request", extra={"status": response.status_code if response is not None else None,
+                                          "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
             logger.remove_keys(["route", "caller_id", "role"])
             try:
                 if metrics.metric_set:
                     metrics.flush_metrics()
             except Exception:  # a metrics problem must not fail a request
                 pass
+
+
+_CORRELATION = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+def _correlation_id(headers, context) -> str:
+    """The caller's X-Correlation-Id when it looks like an id (it is logged), else API Gateway's."""
+    given = headers.get("x-correlation-id") or ""
+    if _CORRELATION.fullmatch(given):
+        return given
+    return context.get("requestId") or str(uuid.uuid4())
 
 
 def _authenticate(headers) -> Any:

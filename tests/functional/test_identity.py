@@ -107,3 +107,12 @@ def test_providers_and_ops_need_mfa_when_it_is_required(api, world, cognito, sta
     idp.set_user_mfa_preference(AccessToken=access,
                                 SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
     assert api.get("/providers/me", provider).status == 200
+
+
+def test_a_401_still_carries_cors_and_a_correlation_id(api):
+    reply = api.get("/clients/me", headers={"Origin": "http://localhost:3000", "X-Correlation-Id": "abc-123"})
+    assert reply.status == 401
+    assert reply.headers.get("Access-Control-Allow-Origin") == "http://localhost:3000"
+    assert reply.headers.get("X-Correlation-Id") == "abc-123"
+    odd = api.get("/health", headers={"X-Correlation-Id": "not an id <script>"})
+    assert odd.headers.get("X-Correlation-Id") != "not an id <script>"
