@@ -542,14 +542,20 @@ def _copy(b: BookingModel, **changes) -> BookingModel:
 
 def cancel(caller: Caller, booking_id: str, reason: str | None, now: datetime) -> dict:
     b = _member_booking(caller, booking_id)
-    actor = _actor(caller)
+    return render(_cancel(b, _actor(caller), reason, now), now)
+
+
+_CANCELLED_BY = {rules.PROVIDER: "by the provider", rules.CLIENT: "by the client", "system": "by Haven"}
+
+
+def _cancel(b: BookingModel, actor: str, reason: str | None, now: datetime) -> BookingModel:
     new_status = rules.can_cancel(domain_view(b), now, actor, wiring.settings().late_change_hours)
     outcome = _outcome(actor, "cancel", b, now)
     version, sequence = int(b.version) + 1, int(b.sequence or 0) + 1
     was_confirmed = b.status == rules.CONFIRMED
     done = _copy(b, status=new_status, version=version, sequence=sequence)
     items = notices.to_both(done, "booking_cancelled", f"booking:{b.id}:v{version}:cancelled", now,
-                            extra={"by": "by the provider" if actor == rules.PROVIDER else "by the client"},
+                            extra={"by": _CANCELLED_BY[actor]},
                             ics_method="CANCEL" if was_confirmed else None, sequence=sequence)
     actions = [BookingModel.status.set(new_status), BookingModel.sequence.set(sequence),
                BookingModel.ended_by.set(actor), BookingModel.updated_at.set(iso(now))]
@@ -564,10 +570,25 @@ def cancel(caller: Caller, booking_id: str, reason: str | None, now: datetime) -
     except TransactWriteError as error:
         if not condition_failed(error):
             raise
-        raise _refused_transition(booking_id, now, "cancelled")
+        raise _refused_transition(b.id, now, "cancelled")
     _after_commit(items, now)
     logger.info("booking cancelled", extra={"booking_id": b.id, "status": new_status, "by": actor})
-    return render(done, now)
+    return done
+
+
+def cancel_with_previous_provider(client_id: str, previous_provider_id: str, now: datetime) -> int:
+    """SPEC §2 (change of provider): the client's future bookings with the provider who lost the
+    room are cancelled by Haven, credits returned, both told. Returns how many."""
+    cancelled = 0
+    for b in store.page("client", client_id, now, None, page_size=50, last_key=None):
+        if b.provider_id != previous_provider_id or status_now(b, now) not in (rules.PENDING, rules.CONFIRMED):
+            continue
+        try:
+            _cancel(b, "system", "provider changed", now)
+            cancelled += 1
+        except HavenError:  # changed meanwhile (e.g. cancelled by a member): nothing left to do
+            continue
+    return cancelled
 
 
 def reschedule(caller: Caller, booking_id: str, body: dict, now: datetime) -> dict:

@@ -46,8 +46,12 @@ def assign(body: dict, now: datetime) -> dict:
         raise NotFound("provider")
     if not provider.active:
         raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
-    room, _previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now),
-                                                    plan_kind=(client.plan or {}).get("kind"),
-                                                    new_key=wiring.get("cipher").new_room_key)
+    room, previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now),
+                                                   plan_kind=(client.plan or {}).get("kind"),
+                                                   new_key=wiring.get("cipher").new_room_key)
+    if previous is not None:  # a change of provider: the old one's future sessions with this client end
+        from chalicelib.services import bookings
+
+        bookings.cancel_with_previous_provider(client.id, previous, now)
     return {"room_id": room.id, "client_id": client.id, "provider_id": provider.id,
             "provider_kind": provider.kind}

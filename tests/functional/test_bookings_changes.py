@@ -266,3 +266,18 @@ def test_idempotent_cancel_returns_the_first_answer(world, api):
     again = _post(api, sc.client, booking, "cancel", headers={"Idempotency-Key": "c1"})
     assert first.status == again.status == 200 and again.json == first.json
     assert credits(api, sc.client) == 4
+
+
+def test_a_change_of_provider_cancels_future_sessions_with_the_old_one_and_returns_the_credits(world, api, clock):
+    sc = scene(world, api)
+    pending = book(api, sc)
+    confirmed = book(api, sc, WED_10_NY + timedelta(days=1), by="provider")
+    assert credits(api, sc.client) == 2
+    new_provider = world.provider()
+    assert world.room(sc.client, new_provider) == sc.room_id
+    for booking in (pending, confirmed):
+        assert api.get(f"/bookings/{booking['id']}", sc.client).json["status"] == "cancelled"
+    assert credits(api, sc.client) == 4
+    cancelled = outbox("booking_cancelled")
+    assert sorted({n.to for n in cancelled}) == sorted([sc.client.email, sc.provider.email])
+    assert api.get(f"/rooms/{sc.room_id}", sc.provider).status == 404  # the old provider lost the room
