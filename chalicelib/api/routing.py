@@ -95,8 +95,8 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
         ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status, idempotent,
                                            produces, path_params=params, body_required=body_required)
 
-        @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(), content_types=["application/json", "text/plain",
-                                                                     "application/x-www-form-urlencoded"])
+        @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(),
+                  content_types=["application/json", "text/plain", "application/x-www-form-urlencoded"])
         @functools.wraps(view)
         def handler(**path_args):
             request = bp.current_request
