@@ -375,6 +375,8 @@ def _classify_create_refusal(b: BookingModel, spend: _Spend, attempt: int, now: 
         metrics.add_metric(name="BookingSlotTaken", unit="Count", value=1)
         raise HavenError("That time is already booked; choose another.", "slot_taken")
     if not spend.purchase and _usage(spend.client.id, spend.bucket) >= policy.live_limit(spend.plan):
+        if attempt < 2 and _free_lapsed_credits(spend.client.id, spend.bucket, now):
+            return spend  # a credit held by a request that lapsed by the clock is back: try again
         return _choose_spend(spend.client, spend.plan, spend.bucket, spend.may_purchase,
                              known_empty=True)
     if attempt:
@@ -803,6 +805,19 @@ def _free_lapsed(holder_ids, now: datetime) -> bool:
         if b is not None and b.status == rules.PENDING and status_now(b, now) == rules.EXPIRED:
             freed = _expire(b, None, now) or freed
     return freed
+
+
+def _free_lapsed_credits(client_id: str, bucket: str, now: datetime) -> bool:
+    """The same rule for credits: a client's request past its confirmation deadline still holds its
+    credit until the sweep expires it. Before refusing `no_credit`, expire the client's lapsed
+    requests that hold a credit of this bucket. A lapsed request starts within `confirm_before_start_hours`
+    from now (or earlier), so one bounded Query finds them. True when a credit came back."""
+    s = wiring.settings()
+    window = store.page("client", client_id, now - timedelta(days=31),
+                        now + timedelta(hours=s.confirm_before_start_hours), page_size=100, last_key=None)
+    lapsed = [b.id for b in window if b.status == rules.PENDING and (b.credit or {}).get("bucket") == bucket
+              and status_now(b, now) == rules.EXPIRED]
+    return bool(lapsed) and _free_lapsed(lapsed, now)
 
 
 def close_due(now: datetime) -> int:

@@ -102,3 +102,15 @@ def test_provider_cancel_of_a_purchased_booking_refunds_the_purchase(world, api,
     clock.advance(hours=50)
     assert _post(api, sc.provider, booking, "cancel").json["status"] == "cancelled"
     assert sum(c.amount_cents for c in ledger.charges(sc.client.id)) == 0
+
+
+def test_a_credit_held_by_a_request_that_lapsed_before_the_sweep_books_the_next_session(world, api, clock):
+    """States follow the clock: the lapsed request's credit is the client's again at once."""
+    sc = scene(world, api, plan={"kind": "eap", "live_credits": 1, "messaging_credits": 0, "period_anchor": None})
+    first = book(api, sc)
+    assert credits(api, sc.client) == 0
+    clock.at = WED_10_NY - timedelta(hours=23)  # past confirm_by; no sweep has run
+    second = book(api, sc, WED_10_NY + timedelta(days=2))
+    assert second["status"] == "pending"
+    assert api.get(f"/bookings/{first['id']}", sc.client).json["status"] == "expired"
+    assert credits(api, sc.client) == 0
