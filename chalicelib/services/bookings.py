@@ -24,6 +24,7 @@ from chalicelib.errors import HavenError, NotFound, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 from chalicelib.services import booking_notices as notices
+from chalicelib.services import notify
 from chalicelib.store import bookings as store
 from chalicelib.store import ledger
 from chalicelib.store import rooms as room_store
@@ -745,15 +746,6 @@ def _close(b: BookingModel, new_status: str, actor: str, outcome, now: datetime,
 
 # --- sweeps --------------------------------------------------------------------------------------
 
-def _post_system(room_id: str, text: str, now: datetime) -> None:
-    from chalicelib.services import rooms
-
-    try:
-        rooms.post_system(room_id, text, now)
-    except Exception as error:  # a room problem must not undo a committed change
-        logger.warning("system message failed", extra={"room_id": room_id, "error": type(error).__name__})
-
-
 def expire_due(now: datetime) -> int:
     """Pending bookings whose confirmation deadline passed: expired, credit returned, client told
     by email and a room message. Each timer is settled in the same transaction as the change."""
@@ -774,7 +766,11 @@ def _expire(b: BookingModel, t, now: datetime) -> bool:
     when a request does this before the sweep; the sweep then finds the booking no longer pending)."""
     version = int(b.version) + 1
     expired = _copy(b, status=rules.EXPIRED, version=version)
-    items = notices.to_one(expired, "client", "booking_expired", f"booking:{b.id}:v{version}:expired", now)
+    starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
+    items = [*notices.to_one(expired, "client", "booking_expired", f"booking:{b.id}:v{version}:expired", now),
+             notify.room_message(f"booking:{b.id}:v{version}:expired:room", b.room_id,
+                                 f"The session request for {starts} was not confirmed in time and has expired. "
+                                 f"The credit has been returned.", now)]
     try:
         with transact_write() as tx:
             store.transition(tx, b, [BookingModel.status.set(rules.EXPIRED), BookingModel.ended_by.set("system"),
@@ -789,9 +785,6 @@ def _expire(b: BookingModel, t, now: datetime) -> bool:
             return False  # another run (or a change) got there first; the next run re-reads
         raise
     _after_commit(items, now)
-    starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
-    _post_system(b.room_id, f"The session request for {starts} was not confirmed in time and has expired. "
-                            f"The credit has been returned.", now)
     return True
 
 
@@ -874,7 +867,11 @@ def remind_due(now: datetime) -> dict:
             continue
         key = f"booking:{b.id}:v{b.version}:remind_{which}"
         extra = {"action_url": wiring.get("video").join_page(b.id)} if which == "short" else None
-        items = notices.to_both(b, f"booking_reminder_{which}", key, now, extra=extra)
+        starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
+        text = (f"Your {b.modality} session at {starts} is open to join now." if which == "short"
+                else f"Reminder: your {b.modality} session is on {starts}.")
+        items = [*notices.to_both(b, f"booking_reminder_{which}", key, now, extra=extra),
+                 notify.room_message(f"{key}:room", b.room_id, text, now)]
         try:
             with transact_write() as tx:
                 store.settle_timer(tx, t, iso(now), "sent")
@@ -884,11 +881,6 @@ def remind_due(now: datetime) -> dict:
                 continue  # another run took it
             raise
         _after_commit(items, now)
-        starts = notices.ics.local_text(parse_iso(b.starts_at), b.client_tz)
-        if which == "short":
-            _post_system(b.room_id, f"Your {b.modality} session at {starts} is open to join now.", now)
-        else:
-            _post_system(b.room_id, f"Reminder: your {b.modality} session is on {starts}.", now)
         sent += 1
     return {"reminders_sent": sent, "reminders_skipped": skipped}
 

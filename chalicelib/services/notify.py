@@ -20,6 +20,9 @@ from chalicelib.store.models import NotificationModel
 
 PENDING = "pending"
 LEASE = timedelta(minutes=2)
+# A notice may also be a system message for a room (`to` is the room id): the same record-then-
+# deliver path makes it at least once, like an email, when it follows a change a sweep commits.
+ROOM_MESSAGE = "room_message"
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -34,6 +37,11 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
                              params={**params, "_attachments": attachments} if attachments else params,
                              created_at=iso(now), status="pending", pending=PENDING,
                              retry_at=sortable(now + LEASE))
+
+
+def room_message(key: str, room_id: str, text: str, now: datetime) -> NotificationModel:
+    """A system message for a room, recorded (alone or in a transaction) before it is posted."""
+    return record(key, ROOM_MESSAGE, room_id, {"text": text}, now)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:
@@ -69,9 +77,14 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
     params = dict(notice.params or {})
     attachments = params.pop("_attachments", None)
     try:
-        subject, text, html = templates.render(notice.template, params)
-        files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
-        wiring.get("mailer").send(notice.to, subject, text, html, files)
+        if notice.template == ROOM_MESSAGE:
+            from chalicelib.services.rooms import post_system
+
+            post_system(notice.to, params["text"], now)
+        else:
+            subject, text, html = templates.render(notice.template, params)
+            files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
+            wiring.get("mailer").send(notice.to, subject, text, html, files)
     except Exception as error:  # any failure leaves it pending for the next sweep
         attempts = int(notice.attempts or 0) + 1
         give_up = attempts >= wiring.settings().notification_max_attempts
@@ -83,16 +96,17 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
         else:
             actions.append(NotificationModel.retry_at.set(sortable(now + _backoff(attempts))))
         notice.update(actions=actions)
-        metrics.add_metric(name="EmailFailed", unit="Count", value=1)
-        logger.warning("email send failed", extra={"notification_id": notice.id, "template": notice.template,
+        metrics.add_metric(name="NoticeFailed", unit="Count", value=1)
+        logger.warning("notice delivery failed", extra={"notification_id": notice.id, "template": notice.template,
                                                    "attempts": attempts, "gave_up": give_up,
                                                    "error": type(error).__name__})
         return False
     notice.update(actions=[NotificationModel.status.set("sent"), NotificationModel.sent_at.set(iso(now)),
                            NotificationModel.attempts.add(1), NotificationModel.pending.remove(),
                            NotificationModel.retry_at.remove()])
-    metrics.add_metric(name="EmailSent", unit="Count", value=1)
-    logger.info("email sent", extra={"notification_id": notice.id, "template": notice.template})
+    metrics.add_metric(name="RoomMessagePosted" if notice.template == ROOM_MESSAGE else "EmailSent", unit="Count",
+                       value=1)
+    logger.info("notice delivered", extra={"notification_id": notice.id, "template": notice.template})
     return True
 
 

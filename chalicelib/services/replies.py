@@ -52,6 +52,10 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     calendar = calendar_for(provider)
     due = add_working_time(calendar, now, wiring.settings().reply_working_day_hours)
     timer_id = f"reply#{room.id}#{int(message.seq)}"
+    # Outside working hours the client is told, once per deadline, when to expect a reply: the
+    # notice is recorded with the deadline and posted after it, so it is never lost.
+    notice = None if is_working(calendar, now) else notify.room_message(
+        f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now)
     try:
         with transact_write() as tx:
             tx.save(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
@@ -61,30 +65,30 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
             tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.set(iso(due)),
                                                    RoomModel.reply_timer_id.set(timer_id)],
                       condition=RoomModel.reply_timer_id.does_not_exist())
+            if notice is not None:
+                tx.save(notice)
     except TransactWriteError as error:
         if condition_failed(error):
             return  # a concurrent client message opened it first
         raise
     room.reply_due_at, room.reply_timer_id = iso(due), timer_id
     metrics.add_metric(name="ReplyDeadlineOpened", unit="Count", value=1)
-    if not is_working(calendar, now):
-        _out_of_hours_notice(room, due, now)
+    if notice is not None:
+        notify.deliver(notice, now, leased=True)
 
 
-def _out_of_hours_notice(room: RoomModel, due: datetime, now: datetime) -> None:
+def _out_of_hours_text(room: RoomModel, due: datetime) -> str:
     from zoneinfo import ZoneInfo
 
     from chalicelib.domain import crisis
-    from chalicelib.services.rooms import post_system
 
     client = user_store.get(room.client_id)
     zone = ZoneInfo(client.timezone) if client and client.timezone else ZoneInfo("UTC")
     local = due.astimezone(zone)
     help_line = crisis.summary_line(client.region if client else None)
-    text = (f"Thanks for your message. Your provider is outside their working hours right now; "
+    return (f"Thanks for your message. Your provider is outside their working hours right now; "
             f"you can expect a reply by {local:%A %d %B, %H:%M} ({zone.key}). "
             f"Haven is not a crisis service: if you need help now, {help_line}")
-    post_system(room.id, text, now)
 
 
 def settle(room: RoomModel, now: datetime) -> bool:

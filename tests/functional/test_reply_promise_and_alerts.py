@@ -167,3 +167,36 @@ def test_a_failed_email_is_retried_by_the_next_sweep_and_never_sent_twice(api, w
     assert run_sweep("deadlines", clock.at + timedelta(hours=2))["emails_retried"] == 0
     assert len(mail_to(provider.email)) == 1
     assert len(api.get(f"/rooms/{room_id}/messages", provider).json["items"]) == 1
+
+
+class _CipherFailingOnce:
+    """The real cipher, except that the first out-of-hours notice fails to encrypt (a passing fault)."""
+
+    def __init__(self, real):
+        self.real, self.failed = real, False
+
+    def encrypt(self, room_id, text, key_blob=None):
+        if text.startswith("Thanks for your message") and not self.failed:
+            self.failed = True
+            raise ConnectionError("KMS unavailable")
+        return self.real.encrypt(room_id, text, key_blob)
+
+    def decrypt(self, room_id, ciphertext, key_blob=None):
+        return self.real.decrypt(room_id, ciphertext, key_blob)
+
+    def new_room_key(self, room_id):
+        return self.real.new_room_key(room_id)
+
+
+def test_an_out_of_hours_notice_that_failed_is_posted_by_the_next_sweep_once(api, world, clock, run_sweep):
+    from chalicelib import wiring
+
+    client, _, room_id = _subscribed_pair(world)
+    flaky = _CipherFailingOnce(wiring.get("cipher"))
+    wiring.override("cipher", flaky)
+    clock.at = SAT_10_NY
+    _say(api, client, room_id)
+    assert flaky.failed and _system_texts(api, client, room_id) == []
+    run_sweep("deadlines", SAT_10_NY + timedelta(minutes=5))
+    run_sweep("deadlines", SAT_10_NY + timedelta(minutes=30))
+    assert len(_system_texts(api, client, room_id)) == 1
