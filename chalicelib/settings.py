@@ -26,7 +26,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
-    "bookings", "claims", "ledger", "links", "idempotency",
+    "bookings", "claims", "ledger", "links", "idempotency", "access_log",
 )
 
 

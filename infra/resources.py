@@ -359,6 +359,9 @@ def secret_and_mail_resources() -> dict[str, dict]:
     }
 
 
+ACCESS_LOG_TABLE = "AccessLogTable"
+
+
 def signing_key_parameter_path() -> str:
     return f"/aws/reference/secretsmanager/{APP_PREFIX}-${{Stage}}-signing-key"
 
@@ -375,6 +378,10 @@ def role_resource(table_ids: list[str]) -> dict:
                     "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
                     "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"],
          "Resource": table_arns},
+        *([{"Sid": "AccessLogAppendOnly", "Effect": "Deny",
+            # The clinical-data access log is append-only: no function may change or remove a record.
+            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            "Resource": arn_of(ACCESS_LOG_TABLE)}] if ACCESS_LOG_TABLE in table_ids else []),
         {"Sid": "MediaObjects", "Effect": "Allow",
          "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
          "Resource": sub(f"${{{BUCKET}.Arn}}/*")},

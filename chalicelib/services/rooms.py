@@ -124,6 +124,10 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
         before = cursors.decode(scope, cursor)
         if not isinstance(before, int) or isinstance(before, bool) or before < 1:
             raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
+    if caller.is_provider:  # SPEC §2 Safety: every provider read of clinical data is logged
+        from chalicelib.store import access_log
+
+        access_log.record(room.client_id, caller.id, caller.role, "messages", now, room_id=room_id)
     items, more = room_store.message_page(room_id, limit, before)
     media_urls = _media_urls(room_id, items)
     rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob) for m in items]

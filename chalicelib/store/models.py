@@ -293,7 +293,20 @@ class LinkModel(Model):
     expires = TTLAttribute(null=True)
 
 
+class AccessLogModel(Model):
+    """Append-only record of every read of a client's clinical data by a provider (SPEC §2 Safety):
+    who read what, when. Written with a condition and never updated or deleted (the IAM policy
+    denies both on this table)."""
+    Meta = meta("access_log")
+    client_id = UnicodeAttribute(hash_key=True)
+    at_id = UnicodeAttribute(range_key=True)  # "<sortable time>#<random>": newest last
+    reader_id = UnicodeAttribute()
+    reader_role = UnicodeAttribute()
+    room_id = UnicodeAttribute(null=True)
+    resource = UnicodeAttribute()  # messages | record | questionnaire
+
+
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
-    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel,
+    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel,
 ]

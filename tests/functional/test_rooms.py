@@ -127,3 +127,20 @@ def test_a_providers_rooms_page_with_a_cursor_of_their_own(api, world):
     assert {r["id"] for r in first["items"] + second["items"]} == rooms and second["next"] is None
     # another member cannot use this provider's cursor
     assert api.get(f"/rooms?next={first['next']}", clients[0]).code == "invalid_cursor"
+
+
+def test_every_provider_read_of_messages_is_written_to_the_access_log(api, world, clock):
+    from chalicelib.store import access_log
+
+    client, provider, room_id = world.pair()
+    api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "hello"})
+    api.get(f"/rooms/{room_id}/messages", client)  # the client's own reads are not logged
+    assert access_log.for_client(client.id) == []
+    clock.advance(minutes=1)
+    api.get(f"/rooms/{room_id}/messages", provider)
+    clock.advance(minutes=1)
+    api.get(f"/rooms/{room_id}/messages?limit=1", provider)
+    entries = access_log.for_client(client.id)
+    assert [(e.reader_id, e.reader_role, e.room_id, e.resource) for e in entries] == \
+        [(provider.id, "provider", room_id, "messages")] * 2
+    assert entries[0].at_id > entries[1].at_id  # newest first
