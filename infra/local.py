@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,17 +40,34 @@ def chalice_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
 
 
+# The dev server prints every request line; link tokens and cursors must never reach a log.
+_SECRETS_IN_PATHS = re.compile(r"(/links/)[^\s/?\"]+|([?&]next=)[^\s&\"]+")
+
+
+def redact(line: str) -> str:
+    """A request line with link tokens and `next` cursors replaced."""
+    return _SECRETS_IN_PATHS.sub(lambda m: (m.group(1) or m.group(2)) + "[redacted]", line)
+
+
+def _copy_redacted(stream, sink) -> None:
+    for raw in iter(stream.readline, b""):
+        sink.write(redact(raw.decode("utf-8", "replace")))
+        sink.flush()
+
+
 def start_api(env: dict[str, str], host: str = HOST, port: int = 8000, quiet: bool = False,
               log_path: Path | None = None) -> subprocess.Popen:
-    """`chalice local` in a new process group (so stopping it stops everything it started)."""
+    """`chalice local` in a new process group (so stopping it stops everything it started); its
+    output goes through `redact` to the terminal or `log_path`."""
     command = chalice_command() + ["local", "--no-autoreload", "--stage", "dev", "--host", host, "--port", str(port)]
-    output = None
-    if log_path is not None:
-        output = open(log_path, "ab")
-    elif quiet:
-        output = subprocess.DEVNULL
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
-                            start_new_session=True, preexec_fn=_die_with_parent)
+    output = subprocess.DEVNULL if quiet and log_path is None else subprocess.PIPE
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                               start_new_session=True, preexec_fn=_die_with_parent)
+    if output is subprocess.PIPE:
+        sink = open(log_path, "a", encoding="utf-8") if log_path is not None else sys.stderr
+        threading.Thread(target=_copy_redacted, args=(process.stdout, sink), daemon=True,
+                         name="chalice-local-output").start()
+    return process
 
 
 def _die_with_parent() -> None:

@@ -1,4 +1,4 @@
-"""SPEC §2 Safety: the clinical-data access log is append-only, enforced by the functions' role."""
+"""SPEC §2 Safety, as infrastructure: the access log is append-only; local logs carry no link tokens or cursors."""
 import json
 from pathlib import Path
 
@@ -23,3 +23,13 @@ def test_the_role_denies_changing_or_deleting_access_log_records():
               and "AccessLogTable" in json.dumps(s.get("Resource"))]
     assert len(denies) == 1
     assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= set(denies[0]["Action"])
+
+
+def test_the_local_api_output_never_shows_link_tokens_or_cursors():
+    from infra.local import redact
+
+    line = ('127.0.0.1 - - [21/Nov/2026 12:54:14] "GET /links/AbC123.sig-x HTTP/1.1" 200 -\n'
+            '127.0.0.1 - - "GET /rooms/r1/messages?limit=2&next=eyJzIjoi.abc HTTP/1.1" 200 -')
+    cleaned = redact(line)
+    assert "AbC123" not in cleaned and "eyJzIjoi" not in cleaned
+    assert "/links/[redacted]" in cleaned and "limit=2&next=[redacted]" in cleaned
