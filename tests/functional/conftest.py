@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from tests.support.aws import ensure_stack, reset_data
+from tests.support.verbs import Verbs
 from tests.support.world import World  # noqa: F401 (re-exported)
 from tests.support.cognito import Cognito, User  # noqa: F401 (re-exported for tests)
 
@@ -23,7 +24,7 @@ from chalicelib.clock import FixedClock  # noqa: E402
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # a Monday
 
 
-class Api:
+class Api(Verbs):
     """Calls the app like a client app would: JSON in and out, a bearer token per call."""
 
     def __init__(self, client: Client):
@@ -42,18 +43,6 @@ class Api:
         except ValueError:
             data = text
         return Reply(response.status_code, data, response.headers)
-
-    def get(self, path, user=None, **kw):
-        return self.call("GET", path, user, **kw)
-
-    def post(self, path, user=None, body=None, **kw):
-        return self.call("POST", path, user, body, **kw)
-
-    def put(self, path, user=None, body=None, **kw):
-        return self.call("PUT", path, user, body, **kw)
-
-    def delete(self, path, user=None, **kw):
-        return self.call("DELETE", path, user, **kw)
 
 
 @dataclass
@@ -106,7 +95,6 @@ def api(chalice_client, clock):
 @pytest.fixture(scope="session")
 def ops_user(cognito):
     return cognito.staff("ops")
-
 
 
 @pytest.fixture

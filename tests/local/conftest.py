@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from tests.support.aws import ensure_api, ensure_stack
+from tests.support.verbs import Verbs
 from tests.support.world import World  # noqa: F401 (re-exported)
 from tests.support.cognito import Cognito, User  # noqa: F401 (re-exported for tests)
 
@@ -36,7 +37,7 @@ class Reply:
         return None
 
 
-class Http:
+class Http(Verbs):
     """A client app's view of the API: JSON over HTTP with a bearer token."""
 
     def __init__(self, base_url: str):
@@ -57,18 +58,6 @@ class Http:
             data = None
         return Reply(response.status_code, data, dict(response.headers), response.text)
 
-    def get(self, path, user=None, **kw):
-        return self.call("GET", path, user, **kw)
-
-    def post(self, path, user=None, body=None, **kw):
-        return self.call("POST", path, user, body, **kw)
-
-    def put(self, path, user=None, body=None, **kw):
-        return self.call("PUT", path, user, body, **kw)
-
-    def delete(self, path, user=None, **kw):
-        return self.call("DELETE", path, user, **kw)
-
 
 def years_ago(years: int, today: date | None = None) -> date:
     today = today or datetime.now(timezone.utc).date()
@@ -76,7 +65,6 @@ def years_ago(years: int, today: date | None = None) -> date:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February
         return today.replace(year=today.year - years, day=28)
-
 
 
 @pytest.fixture(scope="session")
