@@ -23,15 +23,8 @@ class CognitoAdmin:
         with self._lock:
             if self._mfa.get(sub, 0) > self._clock():
                 return True
-        from botocore.exceptions import ClientError
-
-        try:
-            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "UserNotFoundException":
-                return False
-            raise
-        enrolled = "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
+        user = self._user(username)
+        enrolled = user is not None and "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
         if enrolled:
             with self._lock:
                 self._mfa[sub] = self._clock() + self.mfa_cache_seconds
@@ -55,18 +48,19 @@ class CognitoAdmin:
                                             GroupName=PROVIDERS_GROUP)
         attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}
         sub = attributes.get("sub")
-        if not sub:  # some Cognito versions omit it from the create answer
-            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
-            sub = {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"]
-        return sub
+        return sub or self.find_sub(email)  # some Cognito versions omit it from the create answer
 
     def find_sub(self, email: str) -> str | None:
+        user = self._user(email)
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}.get("sub") if user else None
+
+    def _user(self, username: str) -> dict | None:
+        """AdminGetUser, or None when there is no such user."""
         from botocore.exceptions import ClientError
 
         try:
-            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+            return self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=username)
         except ClientError as error:
             if error.response["Error"]["Code"] == "UserNotFoundException":
                 return None
             raise
-        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}.get("sub")

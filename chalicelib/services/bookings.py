@@ -884,8 +884,3 @@ def remind_due(now: datetime) -> dict:
         sent += 1
     return {"reminders_sent": sent, "reminders_skipped": skipped}
 
-
-# GET /rooms/{id} shows the room's next session.
-from chalicelib.services import rooms as _rooms  # noqa: E402
-
-_rooms.set_next_session_hook(next_session)

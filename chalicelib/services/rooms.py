@@ -53,16 +53,9 @@ def view(caller: Caller, room_id: str, now: datetime) -> dict:
 
 
 def _next_session(room: RoomModel, now: datetime):
-    hook = _NEXT_SESSION_HOOK[0]
-    return hook(room, now) if hook else None
+    from chalicelib.services import bookings  # imported here: bookings builds on rooms
 
-
-# Live sessions plug in here (bookings service) without rooms importing bookings.
-_NEXT_SESSION_HOOK: list = [None]
-
-
-def set_next_session_hook(hook) -> None:
-    _NEXT_SESSION_HOOK[0] = hook
+    return bookings.next_session(room, now)
 
 
 def render(room_id: str, message: MessageModel, *, media_url: str | None = None,

@@ -29,10 +29,6 @@ def for_client(client_id: str) -> list[RoomModel]:
     return list(RoomModel.by_client.query(client_id))
 
 
-def for_provider(provider_id: str) -> list[RoomModel]:
-    return list(RoomModel.by_provider.query(provider_id))
-
-
 def page_for_member(role: str, member_id: str, limit: int, after_id: str | None) -> tuple[list[RoomModel], bool]:
     """A member's rooms by id, `limit` at a time, continuing after `after_id`. One Query."""
     index, key = (RoomModel.by_client, "client_id") if role == "client" else (RoomModel.by_provider, "provider_id")
