@@ -1,6 +1,7 @@
 """Haven's routing table: blueprints, middleware and the scheduled functions. Nothing else."""
 from chalice import Chalice
 
+from chalicelib import bootstrap
 from chalicelib.api import routing
 from chalicelib.api.clients import bp as clients_bp
 from chalicelib.api.ops import bp as ops_bp
@@ -8,6 +9,7 @@ from chalicelib.api.providers import bp as providers_bp
 from chalicelib.api.public import bp as public_bp
 from chalicelib.api.rooms import bp as rooms_bp
 
+bootstrap.start()
 app = Chalice(app_name="haven")
 app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
 routing.register_middleware(app)

@@ -1,6 +1,10 @@
-"""Builds adapters lazily, once per container; tests swap them with `override`.
+"""The container: adapters built lazily, once per container (tests swap them with `override`),
+and the handlers of domain events (`subscribe` / `publish`).
 
-Nothing here runs at import time: no boto3 client exists until a route needs it.
+Nothing here runs at import time: no boto3 client exists until a route needs it, and no module
+registers anything when imported. `chalicelib.bootstrap.start` (called by the entry points) is
+the composition root that subscribes the services' handlers and hands the outbox its channels;
+this module imports adapters only, never a service, so no import circle can close through it.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ _lock = threading.RLock()
 _built: dict[str, Any] = {}
 _overrides: dict[str, Any] = {}
 _factories: dict[str, Callable[[], Any]] = {}
+_handlers: dict[str, list[Callable[..., Any]]] = {}
 
 
 def provides(name: str):
@@ -45,6 +50,18 @@ def reset() -> None:
         _built.clear()
         _overrides.clear()
         _settings.get.cache_clear()
+
+
+def subscribe(event: str, handler: Callable[..., Any]) -> None:
+    """Call `handler` on every `publish(event, ...)`, in subscription order (once per handler)."""
+    handlers = _handlers.setdefault(event, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def publish(event: str, *args, **kwargs) -> None:
+    for handler in _handlers.get(event, ()):
+        handler(*args, **kwargs)
 
 
 def settings() -> _settings.Settings:
@@ -137,3 +154,17 @@ def _idempotency_store():
 
     return DynamoDBPersistenceLayer(table_name=settings().table("idempotency"),
                                     boto3_client=boto_client("dynamodb"))
+
+
+@provides("video")
+def _video():
+    from chalicelib.adapters.video import LocalVideo
+
+    return LocalVideo(settings().public_base_url, lambda: get("signing_key"))
+
+
+@provides("before_booking_commit")
+def _no_hook():
+    """Called between a booking change's reads and its transaction; tests override it to force a
+    competing write into exactly that gap."""
+    return lambda stage, **info: None

@@ -6,6 +6,15 @@ service checks the stored object itself before a message may carry it.
 from __future__ import annotations
 
 
+def pending_key(room_id: str, media_id: str) -> str:
+    """Where an upload waits until a message accepts it (expired by a lifecycle rule)."""
+    return f"pending/{room_id}/{media_id}"
+
+
+def final_key(room_id: str, media_id: str) -> str:
+    return f"rooms/{room_id}/{media_id}"
+
+
 class MediaStore:
     def __init__(self, client, bucket: str, kms_key_id: str):
         self.client = client

@@ -18,7 +18,10 @@ def _now():
 @route(bp, "/bookings", "POST", roles=MEMBER, body=models.NewBooking, status=201, idempotent=True,
        summary="Book a live session (client: with their provider; provider: for their client)")
 def create(caller, body):
-    return bookings.create(caller, body, _now())
+    command = bookings.NewBookingCommand(modality=body["modality"], starts_at=body["starts_at"],
+                                         provider_id=body.get("provider_id"), client_id=body.get("client_id"),
+                                         purchase=bool(body.get("purchase")))
+    return bookings.create(caller, command, _now())
 
 
 @route(bp, "/bookings", "GET", roles=MEMBER, query=models.BookingsQuery,
@@ -47,7 +50,8 @@ def decline(booking_id, caller):
 @route(bp, "/bookings/{booking_id}/reschedule", "POST", roles=MEMBER, body=models.RescheduleBooking, status=201,
        idempotent=True, summary="Move a booking: creates the new booking, the old one becomes rescheduled")
 def reschedule(booking_id, caller, body):
-    return bookings.reschedule(caller, booking_id, body, _now())
+    command = bookings.RescheduleCommand(starts_at=body["starts_at"], purchase=bool(body.get("purchase")))
+    return bookings.reschedule(caller, booking_id, command, _now())
 
 
 @route(bp, "/bookings/{booking_id}/cancel", "POST", roles=MEMBER, idempotent=True, body=models.CancelBooking,

@@ -18,7 +18,9 @@ def list_rooms(caller, query):
 
 @route(bp, "/rooms/{room_id}", "GET", roles=MEMBER, summary="A room with unread count, banner and reply clock")
 def get_room(room_id, caller):
-    return rooms.view(caller, room_id, wiring.clock()())
+    from chalicelib.services import room_view
+
+    return room_view.view(caller, room_id, wiring.clock()())
 
 
 @route(bp, "/rooms/{room_id}/messages", "POST", roles=MEMBER, body=models.NewMessage, status=201, idempotent=True,

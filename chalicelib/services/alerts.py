@@ -13,7 +13,7 @@ from pynamodb.exceptions import UpdateError
 from chalicelib import wiring
 from chalicelib.clock import sortable
 from chalicelib.identity import Caller
-from chalicelib.services import notify
+from chalicelib.services import outbox
 from chalicelib.store import users as user_store
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
@@ -41,5 +41,5 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     recipient = other() if other is not None else user_store.get(recipient_id)
     if recipient is None:
         return False
-    return notify.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message", recipient.email,
+    return outbox.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message", recipient.email,
                        {"room_id": room.id}, now)

@@ -13,11 +13,11 @@ from datetime import datetime
 
 from chalicelib import wiring
 from chalicelib.adapters import ics
-from chalicelib.clock import parse_iso, sortable
+from chalicelib.clock import sortable
 from chalicelib.errors import HavenError
 from chalicelib.identity import PROVIDER, Caller
 from chalicelib.observability import logger
-from chalicelib.services import booking_notices as notices
+from chalicelib.services.bookings import notices
 from chalicelib.services import bookings
 from chalicelib.store import bookings as store
 
@@ -59,19 +59,19 @@ def _resolve(token: str, now: datetime):
         return None, _message(*USED)
     if sortable(now) >= link.expires_at:
         return None, _message(*EXPIRED)
-    booking = store.get(link.booking_id)
+    booking = store.find(link.booking_id)
     if booking is None:
         return None, _message(*UNKNOWN)
     return (link, booking), None
 
 
 def _details(booking) -> str:
-    starts = parse_iso(booking.starts_at)
+    starts = booking.starts_at
     minutes = wiring.settings().session_minutes
     rows = [("When", ics.local_text(starts, booking.provider_tz)), ("Length", f"{minutes} minutes"),
             ("Kind", f"{booking.modality} session")]
     if booking.confirm_by:
-        rows.append(("Answer by", ics.local_text(parse_iso(booking.confirm_by), booking.provider_tz)))
+        rows.append(("Answer by", ics.local_text(booking.confirm_by, booking.provider_tz)))
     return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows) + "</dl>"
 
 

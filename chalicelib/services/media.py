@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import wiring
+from chalicelib.adapters.media import final_key, pending_key
 from chalicelib.clock import iso
 from chalicelib.domain.profiles import normalize_content_type
 from chalicelib.errors import HavenError, NotFound
@@ -27,14 +28,6 @@ from chalicelib.store.models import MediaModel
 def _limits(kind: str) -> tuple[tuple[str, ...], int]:
     s = wiring.settings()
     return (s.audio_types, s.audio_max_bytes) if kind == "audio" else (s.video_types, s.video_max_bytes)
-
-
-def pending_key(room_id: str, media_id: str) -> str:
-    return f"pending/{room_id}/{media_id}"
-
-
-def final_key(room_id: str, media_id: str) -> str:
-    return f"rooms/{room_id}/{media_id}"
 
 
 def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
@@ -104,10 +97,5 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
     media.update(actions=[MediaModel.used_by.set(message.id)])
     logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": kind})
     room_service.after_member_message(room, caller, message, now)
-    return room_service.render(room_id, message, media_url=playback_urls(room_id, [media_id])[media_id])
-
-
-def playback_urls(room_id: str, media_ids: list[str]) -> dict[str, str]:
-    """Fresh presigned GETs (no DynamoDB read: the key follows from the ids)."""
-    store, expires = wiring.get("media"), wiring.settings().playback_url_seconds
-    return {media_id: store.playback_url(final_key(room_id, media_id), expires) for media_id in media_ids}
+    return room_service.render(room_id, message,
+                               media_url=room_service.playback_urls(room_id, [media_id])[media_id])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import wiring
 from chalicelib.clock import iso, sortable
@@ -21,7 +21,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.services.rooms import banner, member_room
 from chalicelib.store import ledger
 from chalicelib.store import users as user_store
-from chalicelib.store.base import transact_write
+from chalicelib.store.unit_of_work import Refused, UnitOfWork
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import LedgerModel, RoomModel, TimerModel
 
@@ -51,19 +51,17 @@ def start(caller: Caller, room_id: str, now: datetime) -> dict:
     ends = now + timedelta(days=s.messaging_session_days)
     session = {"id": session_id, "started_at": iso(now), "ends_at": iso(ends)}
     item, actions, condition = ledger.spend_action(caller.id, bucket, limit)
+    uow = UnitOfWork()
+    uow.update(item, actions, condition)
+    uow.put(LedgerModel(caller.id, f"msession#{session_id}", ref_id=room_id, created_at=iso(now),
+                        reason=f"messaging session until {iso(ends)}"))
+    uow.update(RoomModel(room_id), [RoomModel.messaging_session.set(session), RoomModel.session_ends.set(sortable(ends))],
+               RoomModel.session_ends.does_not_exist() | (RoomModel.session_ends <= sortable(now)))
+    uow.put(TimerModel(f"msend#{session_id}", kind=END_KIND, ref_id=room_id, created_at=iso(now),
+                       data={"session_id": session_id}, due_kind=END_KIND, due_at=sortable(ends)))
     try:
-        with transact_write() as tx:
-            tx.update(item, actions=actions, condition=condition)
-            tx.save(LedgerModel(caller.id, f"msession#{session_id}", ref_id=room_id, created_at=iso(now),
-                                reason=f"messaging session until {iso(ends)}"))
-            tx.update(RoomModel(room_id), actions=[RoomModel.messaging_session.set(session),
-                                                   RoomModel.session_ends.set(sortable(ends))],
-                      condition=RoomModel.session_ends.does_not_exist() | (RoomModel.session_ends <= sortable(now)))
-            tx.save(TimerModel(f"msend#{session_id}", kind=END_KIND, ref_id=room_id, created_at=iso(now),
-                               data={"session_id": session_id}, due_kind=END_KIND, due_at=sortable(ends)))
-    except TransactWriteError as error:
-        if not condition_failed(error):
-            raise
+        uow.commit()
+    except Refused:
         # Which condition refused? Read again rather than trusting the order of cancellation reasons.
         fresh = RoomModel.get(room_id, consistent_read=True)
         if banner(fresh, now) is not None:

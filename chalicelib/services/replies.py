@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import wiring
 from chalicelib.clock import iso, parse_iso, sortable
@@ -17,9 +17,9 @@ from chalicelib.domain import credits as credit_policy
 from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is_working
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
-from chalicelib.services import notify
+from chalicelib.services import outbox
 from chalicelib.store import users as user_store
-from chalicelib.store.base import transact_write
+from chalicelib.store.unit_of_work import Refused, UnitOfWork
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel, TimerModel, UserModel
 
@@ -54,27 +54,21 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     timer_id = f"reply#{room.id}#{int(message.seq)}"
     # Outside working hours the client is told, once per deadline, when to expect a reply: the
     # notice is recorded with the deadline and posted after it, so it is never lost.
-    notice = None if is_working(calendar, now) else notify.room_message(
-        f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now)
+    uow = UnitOfWork()
+    uow.create(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
+                          data={"provider_id": room.provider_id, "due_at": iso(due)}, due_kind=KIND,
+                          due_at=sortable(due)))
+    uow.update(RoomModel(room.id), [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)],
+               RoomModel.reply_timer_id.does_not_exist())
+    if not is_working(calendar, now):
+        uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now))
     try:
-        with transact_write() as tx:
-            tx.save(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
-                               data={"provider_id": room.provider_id, "due_at": iso(due)},
-                               due_kind=KIND, due_at=sortable(due)),
-                    condition=TimerModel.id.does_not_exist())
-            tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.set(iso(due)),
-                                                   RoomModel.reply_timer_id.set(timer_id)],
-                      condition=RoomModel.reply_timer_id.does_not_exist())
-            if notice is not None:
-                tx.save(notice)
-    except TransactWriteError as error:
-        if condition_failed(error):
-            return  # a concurrent client message opened it first
-        raise
+        uow.commit()
+    except Refused:
+        return  # a concurrent client message opened it first
     room.reply_due_at, room.reply_timer_id = iso(due), timer_id
     metrics.add_metric(name="ReplyDeadlineOpened", unit="Count", value=1)
-    if notice is not None:
-        notify.deliver(notice, now, leased=True)
+    outbox.deliver_all(uow.records, now)
 
 
 def _out_of_hours_text(room: RoomModel, due: datetime) -> str:
@@ -96,17 +90,16 @@ def settle(room: RoomModel, now: datetime) -> bool:
     timer_id = room.reply_timer_id
     if not timer_id:
         return False
+    uow = UnitOfWork()
+    uow.update(TimerModel(timer_id), [TimerModel.due_kind.remove(), TimerModel.due_at.remove(),
+                                      TimerModel.settled_at.set(iso(now))],
+               TimerModel.id.exists(), add_version_condition=False)
+    uow.update(RoomModel(room.id), [RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()],
+               RoomModel.reply_timer_id == timer_id)
     try:
-        with transact_write() as tx:
-            tx.update(TimerModel(timer_id), actions=[TimerModel.due_kind.remove(), TimerModel.due_at.remove(),
-                                                     TimerModel.settled_at.set(iso(now))],
-                      condition=TimerModel.id.exists(), add_version_condition=False)
-            tx.update(RoomModel(room.id), actions=[RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()],
-                      condition=RoomModel.reply_timer_id == timer_id)
-    except TransactWriteError as error:
-        if condition_failed(error):
-            return False
-        raise
+        uow.commit()
+    except Refused:
+        return False
     room.reply_due_at = room.reply_timer_id = None
     return True
 
@@ -122,13 +115,13 @@ def sweep_overdue(now: datetime) -> int:
         stage = int(timer.stage or 0)
         if stage == 0:
             if provider is not None:
-                notify.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider", provider.email,
+                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider", provider.email,
                             {"room_id": room_id, "due_at": data.get("due_at")}, now)
             escalate_at = add_working_time(calendar_for(provider), parse_iso(data["due_at"]),
                                            s.reply_working_day_hours)
             actions = [TimerModel.stage.set(1), TimerModel.due_at.set(sortable(escalate_at))]
         else:
-            notify.send(f"reply_overdue#{timer.id}#ops", "reply_overdue_ops", s.ops_email,
+            outbox.send(f"reply_overdue#{timer.id}#ops", "reply_overdue_ops", s.ops_email,
                         {"room_id": room_id, "due_at": data.get("due_at"), "provider_id": data.get("provider_id")},
                         now)
             actions = [TimerModel.stage.set(2), TimerModel.due_kind.remove(), TimerModel.due_at.remove()]

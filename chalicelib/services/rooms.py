@@ -5,14 +5,17 @@ Visibility (SPEC §1): a room the caller is not a member of is 404, never 403.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from chalicelib import wiring
+from chalicelib.adapters.media import final_key
 from chalicelib.clock import iso, parse_iso
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 from chalicelib.services.views import room_summary
 from chalicelib.store import rooms as room_store
+from chalicelib.store import users as user_store
 from chalicelib.store.models import MessageModel, RoomModel
 
 
@@ -39,23 +42,6 @@ def banner(room: RoomModel, now: datetime) -> dict | None:
     if not session or parse_iso(session["ends_at"]) <= now:  # states follow the clock (SPEC §2)
         return None
     return {"id": session["id"], "started_at": session["started_at"], "ends_at": session["ends_at"]}
-
-
-def view(caller: Caller, room_id: str, now: datetime) -> dict:
-    room = member_room(caller, room_id)
-    return {
-        **room_summary(room),
-        "unread_count": room_store.unread_count(room, caller.role),
-        "messaging_session": banner(room, now),
-        "reply_due_at": room.reply_due_at,
-        "next_session": _next_session(room, now),
-    }
-
-
-def _next_session(room: RoomModel, now: datetime):
-    from chalicelib.services import bookings  # imported here: bookings builds on rooms
-
-    return bookings.next_session(room, now)
 
 
 def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
@@ -95,17 +81,11 @@ def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
-    """Rules that react to a member's message: the reply promise, then the new-message alert.
-    Both may need the other member's profile; it is read at most once."""
-    from functools import cache
-
-    from chalicelib.services import alerts, replies
-    from chalicelib.store import users as user_store
-
+    """Publish `message_posted`: the handlers `bootstrap` subscribed react (the reply promise,
+    then the new-message alert). Both may need the other member's profile; it is read at most once."""
     other_id = room.provider_id if caller.is_client else room.client_id
     other = cache(lambda: user_store.get(other_id))
-    replies.on_member_message(room, caller, message, now, other)
-    alerts.on_member_message(room, caller, message, now, other)
+    wiring.publish("message_posted", room, caller, message, now, other)
 
 
 def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:
@@ -129,11 +109,13 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
 
 def _media_urls(room_id: str, items: list[MessageModel]) -> dict:
     media_ids = [m.media_id for m in items if m.kind in ("audio", "video") and m.media_id]
-    if not media_ids:
-        return {}
-    from chalicelib.services import media as media_service
+    return playback_urls(room_id, media_ids) if media_ids else {}
 
-    return media_service.playback_urls(room_id, media_ids)
+
+def playback_urls(room_id: str, media_ids: list[str]) -> dict[str, str]:
+    """Fresh presigned GETs (no DynamoDB read: the key follows from the ids)."""
+    store, expires = wiring.get("media"), wiring.settings().playback_url_seconds
+    return {media_id: store.playback_url(final_key(room_id, media_id), expires) for media_id in media_ids}
 
 
 def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:

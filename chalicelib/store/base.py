@@ -48,12 +48,40 @@ def index_meta(name: str, projection):
 _connection = None
 
 
-def transact_write(**kwargs):
-    """A PynamoDB TransactWrite on this container's one connection (all-or-nothing writes)."""
+def _shared_connection():
+    """This container's one PynamoDB `Connection` for multi-table calls (transactions, batch reads)."""
     global _connection
     from pynamodb.connection import Connection
-    from pynamodb.transactions import TransactWrite
 
     if _connection is None:
         _connection = Connection(region=_s.region, host=_s.endpoint_url)
-    return TransactWrite(connection=_connection, **kwargs)
+    return _connection
+
+
+def transact_write(**kwargs):
+    """A PynamoDB TransactWrite on this container's one connection (all-or-nothing writes)."""
+    from pynamodb.transactions import TransactWrite
+
+    return TransactWrite(connection=_shared_connection(), **kwargs)
+
+
+def batch_get(wanted: dict, attempts: int = 5) -> dict:
+    """Items of several tables in ONE BatchGetItem (strongly consistent reads are not needed here):
+    `{Model: [hash key, ...]}` -> `{Model: {hash key: item}}`; missing keys are simply absent.
+    Unprocessed keys are asked again, a few times."""
+    by_table = {model.Meta.table_name: model for model in wanted}
+    request = {model.Meta.table_name: {"Keys": [{model._hash_keyname: {"S": key}} for key in dict.fromkeys(keys)]}
+               for model, keys in wanted.items() if keys}
+    found: dict = {model: {} for model in wanted}
+    client = _shared_connection().client
+    for _attempt in range(attempts):
+        if not request:
+            break
+        response = client.batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            model = by_table[table]
+            for raw in items:
+                item = model.from_raw_data(raw)
+                found[model][getattr(item, model._hash_keyname)] = item
+        request = response.get("UnprocessedKeys") or {}
+    return found

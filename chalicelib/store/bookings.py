@@ -1,5 +1,9 @@
 """Bookings, slot claims, emailed links and booking timers: keys, reads and transaction items.
 
+The store owns every key and shape here: a booking is read as a `domain.booking_plans.Booking`
+value (`to_domain`, once), and a planned `Change` is turned into the writes of one unit of work
+(`stage`): claims, credit counters and ledger lines, timers, links, the booking itself.
+
 The one guard against double booking is here: `claim_items` turns a booking's granules into
 claim items (`<member id>#<granule>`) that a transaction creates with `attribute_not_exists`.
 Two bookings that overlap for one member share a granule, so at most one of them commits.
@@ -11,9 +15,11 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.clock import parse_iso, sortable
-from chalicelib.store.base import transact_write
-from chalicelib.store.models import BookingModel, ClaimModel, LinkModel, TimerModel
+from chalicelib.clock import iso, parse_iso, sortable
+from chalicelib.domain import booking_plans as plans
+from chalicelib.store import ledger
+from chalicelib.store.models import BookingModel, ClaimModel, LedgerModel, LinkModel, TimerModel
+from chalicelib.store.unit_of_work import UnitOfWork
 
 CONFIRM_KIND = "booking_confirm"    # deadlines sweep: pending past confirm_by → expired
 OUTCOME_KIND = "booking_outcome"    # deadlines sweep: confirmed, no outcome 24 h after the end
@@ -127,6 +133,17 @@ def page(index_name: str, member_id: str, start: datetime | None, end: datetime 
     return index.query(member_id, condition, last_evaluated_key=last_key, page_size=page_size)
 
 
+def page_key(index_name: str, member_id: str, starts_at: str, booking_id: str) -> dict:
+    """Where a page of `page` continues (the last item's index key)."""
+    member = "client_id" if index_name == "client" else "provider_id"
+    return {member: {"S": member_id}, "starts_at": {"S": starts_at}, "id": {"S": booking_id}}
+
+
+def upcoming_for_client(client_id: str, since: datetime, page_size: int = 20):
+    """A client's bookings starting at or after `since`, soonest first (lazily paged)."""
+    return BookingModel.by_client.query(client_id, BookingModel.starts_at >= sortable(since), page_size=page_size)
+
+
 def link(link_hash: str) -> LinkModel | None:
     try:
         return LinkModel.get(link_hash, consistent_read=True)
@@ -138,4 +155,146 @@ def instant(value: str | None) -> datetime | None:
     return parse_iso(value) if value else None
 
 
-__all__ = ["transact_write"]
+
+# --- values and keys ----------------------------------------------------------------------------
+
+def to_domain(b: BookingModel) -> plans.Booking:
+    credit = b.credit or {}
+    return plans.Booking(
+        id=b.id, client_id=b.client_id, provider_id=b.provider_id, room_id=b.room_id, modality=b.modality,
+        status=b.status, starts_at=parse_iso(b.starts_at), ends_at=parse_iso(b.ends_at),
+        confirm_by=instant(b.confirm_by), version=int(b.version), series_id=b.series_id,
+        sequence=int(b.sequence or 0), created_at=b.created_at, created_by=b.created_by,
+        credit=plans.Credit(bucket=credit.get("bucket"), purchased=bool(credit.get("purchased"))),
+        plan_kind=b.plan_kind, price_cents=int(b.price_cents or 0), claims=tuple(b.claims or ()),
+        client_tz=b.client_tz or "UTC", provider_tz=b.provider_tz or "UTC",
+        client_joined_at=instant(b.client_joined_at), provider_joined_at=instant(b.provider_joined_at),
+        rescheduled_to=b.rescheduled_to, rescheduled_from=b.rescheduled_from,
+        client_email=b.client_email, provider_email=b.provider_email)
+
+
+def find(booking_id: str) -> plans.Booking | None:
+    found = get(booking_id)
+    return to_domain(found) if found is not None else None
+
+
+def _model(b: plans.Booking) -> BookingModel:
+    credit = {"purchased": True} if b.credit.purchased else {"bucket": b.credit.bucket}
+    return BookingModel(
+        b.id, client_id=b.client_id, provider_id=b.provider_id, room_id=b.room_id, modality=b.modality,
+        status=b.status, starts_at=sortable(b.starts_at), ends_at=sortable(b.ends_at),
+        confirm_by=sortable(b.confirm_by) if b.confirm_by else None, created_at=b.created_at,
+        created_by=b.created_by, version=b.version, series_id=b.series_id, sequence=b.sequence,
+        rescheduled_from=b.rescheduled_from, plan_kind=b.plan_kind, price_cents=b.price_cents, credit=credit,
+        claims=list(b.claims), client_email=b.client_email, provider_email=b.provider_email,
+        client_tz=b.client_tz, provider_tz=b.provider_tz)
+
+
+def notice_key(booking_id: str, event: str, version: int | None, recipient: str) -> str:
+    """The outbox id of a booking notice: deterministic, so recording it twice is a no-op, and
+    made of ids only (never an address)."""
+    stem = f"booking:{booking_id}:v{version}:{event}" if version is not None else f"booking:{booking_id}:{event}"
+    return f"{stem}:{recipient}"
+
+
+_TIMER_KINDS = {"confirm": CONFIRM_KIND, "outcome": OUTCOME_KIND, "reminder": REMINDER_KIND}
+
+
+def timer_item(t: plans.Timer, created_at: str) -> TimerModel:
+    """A booking's due item: its id names the booking (and, for reminders, the version)."""
+    if t.purpose == "reminder":
+        return timer(f"{t.booking_id}:v{t.version}:{t.which}", f"booking_reminder_{t.which}", REMINDER_KIND,
+                     t.due_at, t.booking_id, created_at,
+                     {"booking_id": t.booking_id, "version": t.version, "which": t.which})
+    return timer(f"{t.booking_id}:{t.purpose}", _TIMER_KINDS[t.purpose], _TIMER_KINDS[t.purpose], t.due_at,
+                 t.booking_id, created_at, {"booking_id": t.booking_id})
+
+
+_CHARGE_SUFFIX = {"session_purchase": "", "session_refund": "#refund", "missed_session": "#missed"}
+
+
+def charge_item(c: plans.Charge, created_at: str) -> LedgerModel:
+    return LedgerModel(c.client_id, f"{ledger.CHARGE}{c.booking_id}{_CHARGE_SUFFIX[c.reason]}",
+                       amount_cents=c.amount_cents, reason=c.reason, ref_id=c.booking_id, created_at=created_at)
+
+
+_SORTABLE_FIELDS = {"starts_at", "ends_at", "confirm_by"}
+
+
+def _attr_value(name: str, value):
+    if isinstance(value, datetime):
+        return sortable(value) if name in _SORTABLE_FIELDS else iso(value)
+    return value
+
+
+def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> None:
+    """Add the writes of a planned change to a unit of work. `link_hash(link_id)` gives the stored
+    id of an emailed link (the token is made with the signing key, which the store never sees)."""
+    created = iso(now)
+    for w in change.writes:
+        if isinstance(w, plans.NewBooking):
+            uow.create(_model(w.booking))
+        elif isinstance(w, plans.UpdateBooking):
+            _stage_update(uow, w)
+        elif isinstance(w, plans.Claims):
+            _stage_claims(uow, w)
+        elif isinstance(w, plans.SpendCredit):
+            item, actions, condition = ledger.spend_action(w.client_id, w.bucket, w.limit)
+            uow.update(item, actions, condition)
+        elif isinstance(w, plans.ReturnCredit):
+            item, actions, condition = ledger.return_action(w.client_id, w.bucket)
+            uow.update(item, actions, condition)
+        elif isinstance(w, plans.Charge):
+            uow.create(charge_item(w, created), LedgerModel.key.does_not_exist())
+        elif isinstance(w, plans.Timer):
+            uow.put(timer_item(w, created))  # its version attribute makes this a create-only put
+        elif isinstance(w, plans.SettleTimer):
+            item = TimerModel(w.timer_id)
+            item.version = w.version  # the version read: of two runs only one settles it
+            uow.update(item, _settle_actions(w.outcome, created), TimerModel.due_at.exists(),
+                       add_version_condition=w.version is not None)
+        elif isinstance(w, plans.NewLink):
+            expires = w.expires_at
+            uow.create(LinkModel(link_hash(w.link_id), kind="booking_response", booking_id=w.booking_id,
+                                 actor_id=w.actor_id, created_at=created, expires_at=sortable(expires),
+                                 expires=expires + timedelta(days=30)))
+        elif isinstance(w, plans.UseLink):
+            uow.update(LinkModel(w.link_hash), [LinkModel.used_at.set(created), LinkModel.used_action.set(w.action)],
+                       LinkModel.used_at.does_not_exist())
+        else:  # pragma: no cover - a new kind of write must be taught to the store
+            raise TypeError(type(w).__name__)
+
+
+def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking) -> None:
+    condition = BookingModel.version == int(w.version)
+    if w.status is not None:
+        condition &= BookingModel.status == w.status
+    for name in w.absent:
+        condition &= getattr(BookingModel, name).does_not_exist()
+    actions = [getattr(BookingModel, name).set(_attr_value(name, value)) for name, value in w.set.items()]
+    actions += [getattr(BookingModel, name).set(getattr(BookingModel, name) | _attr_value(name, value))
+                for name, value in w.keep_first.items()]
+    if w.bump:
+        actions.append(BookingModel.version.add(1))
+    uow.update(BookingModel(w.booking_id), actions, condition)
+
+
+def _stage_claims(uow: UnitOfWork, w: plans.Claims) -> None:
+    """A granule both the old and the new booking occupy is handed over (one transaction may
+    touch an item once); the others are created under the guard or released."""
+    old, new = set(w.release), set(w.add)
+    for claim in w.add:
+        if claim in old:
+            uow.update(ClaimModel(claim), [ClaimModel.booking_id.set(w.booking_id),
+                                           ClaimModel.expires.set(w.ends_at + CLAIM_TTL)],
+                       ClaimModel.booking_id == w.old_booking_id)
+        else:
+            uow.create(_claim(claim, w.booking_id, w.ends_at))
+    for claim in w.release:
+        if claim not in new:
+            uow.delete(ClaimModel(claim), ClaimModel.booking_id == w.old_booking_id)
+
+
+def _settle_actions(outcome: str, settled_at: str) -> list:
+    return [TimerModel.due_kind.remove(), TimerModel.due_at.remove(), TimerModel.settled_at.set(settled_at),
+            TimerModel.stage.set(1), TimerModel.outcome.set(outcome)]

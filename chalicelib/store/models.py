@@ -161,6 +161,7 @@ class TimerModel(Model):
     created_at = UnicodeAttribute()
     stage = NumberAttribute(default=0)
     settled_at = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)  # what settling it did: sent | skipped | expired | ...
     due_kind = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     due = DueIndex()

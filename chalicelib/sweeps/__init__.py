@@ -22,6 +22,9 @@ def run(name: str, event) -> dict:
     """Run one sweep as of the event's time; returns counts of what it did."""
     if name not in SWEEPS:
         raise ValueError(name)
+    from chalicelib import bootstrap
+
+    bootstrap.start()
     now = event_time(event)
     logger.append_keys(sweep=name, as_of=iso(now))
     try:

@@ -5,14 +5,14 @@ from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
-    from chalicelib.services import messaging_sessions, notify, replies
+    from chalicelib.services import messaging_sessions, outbox, replies
 
     return {
         "messaging_sessions_ended": messaging_sessions.sweep_ended(now),
         "replies_overdue": replies.sweep_overdue(now),
         **_booking_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
-        "emails_retried": notify.retry_due(now),
+        "emails_retried": outbox.retry_due(now),
     }
 
 

@@ -102,11 +102,11 @@ def fresh_booking(ctx, by: str = "client") -> str:
     from chalicelib.clock import parse_iso
 
     if by == "client":
-        user, body = ctx["client"], {"provider_id": ctx["provider"].id}
+        user, party = ctx["client"], {"provider_id": ctx["provider"].id}
     else:
-        user, body = ctx["provider"], {"client_id": ctx["client"].id}
-    booking = bookings.create(Caller(user.id, user.email, by), {**body, "modality": "video",
-                                                                 "starts_at": parse_iso(starts)}, wiring.clock()())
+        user, party = ctx["provider"], {"client_id": ctx["client"].id}
+    command = bookings.NewBookingCommand(modality="video", starts_at=parse_iso(starts), **party)
+    booking = bookings.create(Caller(user.id, user.email, by), command, wiring.clock()())
     ctx["booking_id"] = booking["id"]
     return booking["id"]
 

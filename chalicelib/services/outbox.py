@@ -1,4 +1,8 @@
-"""The email outbox (SPEC §2 Email delivery).
+"""The outbox (SPEC §2 Email delivery): record a notice, deliver it through its channel, retry.
+
+A leaf: it knows the notifications table and a registry of channels that the composition root
+(`chalicelib.bootstrap`) hands over at start: `email` (templates + the mailer) and
+`room_message` (a system message in a room). It imports no other service.
 
 Every notice is recorded before it is sent, under a deterministic id, so recording it again is a
 no-op and a sent notice is never sent again. A send is claimed with a short lease (a conditional
@@ -9,6 +13,7 @@ the `sent` record is written can, rarely, send it twice (at least once, not exac
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Callable
 
 from pynamodb.exceptions import PutError, UpdateError
 
@@ -23,6 +28,21 @@ LEASE = timedelta(minutes=2)
 # A notice may also be a system message for a room (`to` is the room id): the same record-then-
 # deliver path makes it at least once, like an email, when it follows a change a sweep commits.
 ROOM_MESSAGE = "room_message"
+EMAIL = "email"
+
+# channel -> deliver(to, template, params, attachments, now); registered by `bootstrap.start`.
+_channels: dict[str, Callable] = {}
+
+
+def register_channel(name: str, deliver_fn: Callable) -> None:
+    _channels[name] = deliver_fn
+
+
+def _channel(template: str) -> Callable:
+    name = ROOM_MESSAGE if template == ROOM_MESSAGE else EMAIL
+    if name not in _channels:
+        raise RuntimeError(f"no outbox channel {name!r}: call chalicelib.bootstrap.start() first")
+    return _channels[name]
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -61,9 +81,6 @@ def send(key: str, template: str, to: str, params: dict, now: datetime, *, attac
 
 def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -> bool:
     """Send a pending notice if we hold (or win) its lease; True when it went out."""
-    from chalicelib.adapters import templates
-    from chalicelib.services import booking_notices  # noqa: F401 (registers the booking templates)
-
     if not leased:
         claimed_at = notice.retry_at
         try:
@@ -77,14 +94,7 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
     params = dict(notice.params or {})
     attachments = params.pop("_attachments", None)
     try:
-        if notice.template == ROOM_MESSAGE:
-            from chalicelib.services.rooms import post_system
-
-            post_system(notice.to, params["text"], now)
-        else:
-            subject, text, html = templates.render(notice.template, params)
-            files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
-            wiring.get("mailer").send(notice.to, subject, text, html, files)
+        _channel(notice.template)(notice.to, notice.template, params, attachments, now)
     except Exception as error:  # any failure leaves it pending for the next sweep
         attempts = int(notice.attempts or 0) + 1
         give_up = attempts >= wiring.settings().notification_max_attempts
@@ -108,6 +118,17 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
                        value=1)
     logger.info("notice delivered", extra={"notification_id": notice.id, "template": notice.template})
     return True
+
+
+def deliver_all(notices: list, now: datetime) -> None:
+    """Send what a committed change recorded (born leased to this request); a failure stays
+    pending for the deadlines sweep."""
+    for item in notices:
+        try:
+            deliver(item, now, leased=True)
+        except Exception as error:  # the record exists: the sweep will retry it
+            logger.warning("email delivery deferred", extra={"notification_id": item.id,
+                                                             "error": type(error).__name__})
 
 
 def retry_due(now: datetime, limit: int | None = None) -> int:

@@ -19,7 +19,10 @@ from datetime import datetime
 from chalicelib import wiring
 from chalicelib.adapters import ics, templates
 from chalicelib.clock import iso, parse_iso
-from chalicelib.store.models import BookingModel, NotificationModel
+from chalicelib.domain import booking_plans as plans
+from chalicelib.services import outbox
+from chalicelib.store import bookings as store
+from chalicelib.store.models import NotificationModel
 
 _FOOTER = ("Haven is not a crisis service. If you are in danger or thinking about harming yourself, "
            "call your local emergency number, or in the US call or text 988.")
@@ -101,70 +104,69 @@ def _render(name: str, params: dict) -> tuple[str, str, str]:
     return subject, text, page
 
 
-for _name in TEXTS:
-    templates.register(_name)(lambda params, _n=_name: _render(_n, params))
+ROOM_TEXTS = {
+    "expired": "The session request for {when} was not confirmed in time and has expired. "
+               "The credit has been returned.",
+    "remind_short": "Your {modality} session at {when} is open to join now.",
+    "remind_long": "Reminder: your {modality} session is on {when}.",
+}
 
 
-# --- outbox records ------------------------------------------------------------------------------
-
-def notice(key: str, template: str, to: str | None, params: dict, now: datetime,
-           attachments: list[dict] | None = None) -> NotificationModel | None:
-    """An outbox record to save in a transaction (None when there is no address)."""
-    from chalicelib.services import notify
-
-    if not to:
-        return None
-    return notify.record(key, template, to, params, now, attachments=attachments)
+def register_templates() -> None:
+    """Called by `bootstrap.start`: the booking emails render with code (links, local times)."""
+    for name in TEXTS:
+        templates.register(name)(lambda params, _n=name: _render(_n, params))
 
 
-def deliver_all(notices: list, now: datetime) -> None:
-    """Send what a committed change recorded; a failure stays pending for the deadlines sweep."""
-    from chalicelib.observability import logger
-    from chalicelib.services import notify
+# --- outbox records of a planned change ----------------------------------------------------------
 
-    for item in notices:
-        try:
-            notify.deliver(item, now, leased=True)  # recorded by this request, leased to it
-        except Exception as error:  # the record exists: the sweep will retry it
-            logger.warning("email delivery deferred", extra={"notification_id": item.id,
-                                                             "error": type(error).__name__})
+def _param(value):
+    return iso(value) if isinstance(value, datetime) else value
 
 
-def base_params(b: BookingModel, role: str) -> dict:
-    return {"booking_id": b.id, "modality": b.modality, "starts_at": iso(parse_iso(b.starts_at)),
-            "ends_at": iso(parse_iso(b.ends_at)), "minutes": wiring.settings().session_minutes,
-            "tz": b.client_tz if role == "client" else b.provider_tz}
+def base_params(b: plans.Booking, role: str) -> dict:
+    return {"booking_id": b.id, "modality": b.modality, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at),
+            "minutes": wiring.settings().session_minutes, "tz": b.client_tz if role == "client" else b.provider_tz}
 
 
-def calendar(b: BookingModel, role: str, method: str, sequence: int, now: datetime) -> list[dict]:
+def calendar(b: plans.Booking, role: str, method: str, sequence: int, now: datetime) -> list[dict]:
     s = wiring.settings()
     to = b.client_email if role == "client" else b.provider_email
-    text = ics.build(series_id=b.series_id, sequence=sequence, method=method, starts_at=parse_iso(b.starts_at),
-                     ends_at=parse_iso(b.ends_at), summary=f"Haven {b.modality} session", organizer=s.mail_sender,
+    text = ics.build(series_id=b.series_id, sequence=sequence, method=method, starts_at=b.starts_at,
+                     ends_at=b.ends_at, summary=f"Haven {b.modality} session", organizer=s.mail_sender,
                      attendees=[a for a in (to,) if a], recipient_tz=b.client_tz if role == "client" else b.provider_tz,
                      stamp=now)
     return [ics.attachment(text, method)]
 
 
-def to_both(b: BookingModel, template: str, key: str, now: datetime, *, extra: dict | None = None,
-            ics_method: str | None = None, sequence: int = 0) -> list[NotificationModel]:
+def _email(n: plans.Notice, role: str, now: datetime) -> NotificationModel | None:
+    b = n.booking
+    key = store.notice_key(n.key_booking_id or b.id, n.event, n.version, role)
+    if role == "ops":
+        params = {"booking_id": b.id, "provider_id": b.provider_id, "client_id": b.client_id,
+                  "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at), "tz": "UTC"}
+        to = wiring.settings().ops_email
+    else:
+        params = {**base_params(b, role), **{k: _param(v) for k, v in n.extra.items()}}
+        to = b.client_email if role == "client" else b.provider_email
+    if not to:
+        return None
+    attachments = calendar(b, role, n.ics_method, n.sequence, now) if n.ics_method and role != "ops" else None
+    return outbox.record(key, n.template, to, params, now, attachments=attachments)
+
+
+def records(notices, now: datetime) -> list[NotificationModel]:
+    """The outbox records of a change's notices: emails per recipient, room messages per room."""
     out = []
-    for role, to in (("client", b.client_email), ("provider", b.provider_email)):
-        attachments = calendar(b, role, ics_method, sequence, now) if ics_method else None
-        item = notice(f"{key}:{role}", template, to, {**base_params(b, role), **(extra or {})}, now, attachments)
-        if item is not None:
-            out.append(item)
+    for n in notices:
+        if isinstance(n, plans.RoomNote):
+            b = n.booking
+            text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality)
+            out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
+                                           now))
+            continue
+        for role in n.roles:
+            item = _email(n, role, now)
+            if item is not None:
+                out.append(item)
     return out
-
-
-def to_one(b: BookingModel, role: str, template: str, key: str, now: datetime, extra: dict | None = None):
-    to = b.client_email if role == "client" else b.provider_email
-    item = notice(f"{key}:{role}", template, to, {**base_params(b, role), **(extra or {})}, now)
-    return [item] if item is not None else []
-
-
-def to_ops(b: BookingModel, template: str, key: str, now: datetime) -> list[NotificationModel]:
-    params = {"booking_id": b.id, "provider_id": b.provider_id, "client_id": b.client_id,
-              "starts_at": iso(parse_iso(b.starts_at)), "ends_at": iso(parse_iso(b.ends_at)), "tz": "UTC"}
-    item = notice(f"{key}:ops", template, wiring.settings().ops_email, params, now)
-    return [item] if item is not None else []

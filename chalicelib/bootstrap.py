@@ -1,0 +1,43 @@
+"""The composition root: wires the services together once per container.
+
+Entry points call `start()` (app.py at import, the sweeps' runner, tests): it hands the outbox
+its channels, registers the email templates, and subscribes the handlers of domain events. It
+is the only module that knows which service reacts to what, so services never import each
+other in a circle (a test checks the whole import graph of `chalicelib`).
+
+    message_posted(room, caller, message, now, other)   replies (the reply promise), alerts
+"""
+from __future__ import annotations
+
+from chalicelib import wiring
+
+_started = False
+
+
+def start() -> None:
+    global _started
+    if _started:
+        return
+    from chalicelib.services import alerts, outbox, replies, rooms
+    from chalicelib.services.bookings import notices as booking_notices
+
+    outbox.register_channel(outbox.EMAIL, _send_email)
+    outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
+    booking_notices.register_templates()
+    wiring.subscribe("message_posted", replies.on_member_message)
+    wiring.subscribe("message_posted", alerts.on_member_message)
+    _started = True
+
+
+def _send_email(to: str, template: str, params: dict, attachments, now) -> None:
+    from chalicelib.adapters import templates
+
+    subject, text, html = templates.render(template, params)
+    files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
+    wiring.get("mailer").send(to, subject, text, html, files)
+
+
+def _post_room_message(rooms):
+    def post(room_id: str, template: str, params: dict, attachments, now) -> None:
+        rooms.post_system(room_id, params["text"], now)
+    return post
