@@ -14,6 +14,7 @@ import pytest
 
 from chalicelib.domain import credits as policy
 from chalicelib.domain.booking_plans import (
+    DropTimer, timers_held,
     Booking, Change, Charge, Claims, Credit, CreditChoice, NewBooking, NewLink, Notice, Numbers, ReturnCredit,
     RoomNote, SettleTimer, SpendCredit, Timer, UpdateBooking, UseLink, confirmed_timers, credit_release,
     new_booking, plan_cancel, plan_complete, plan_confirm, plan_create, plan_decline, plan_expire, plan_join,
@@ -96,8 +97,9 @@ def writes_of(change: Change, kind: type) -> list:
 
 
 def assert_writes(change: Change, *expected) -> None:
-    """The change writes exactly `expected` (in any order, each once)."""
-    left = list(change.writes)
+    """The change writes exactly `expected` (in any order, each once). Timers a change drops
+    (`DropTimer`) are proven apart, in "timers a change drops" below."""
+    left = [w for w in change.writes if not isinstance(w, DropTimer)]
     for item in expected:
         assert item in left, f"missing {item!r}\nin {change.writes!r}"
         left.remove(item)
@@ -583,7 +585,7 @@ def test_the_provider_completes_a_session_once_it_has_started():
     b = booking("confirmed", -minutes(30), version=3)
     change = plan_complete(b, NOW, N)
     assert (change.action, change.result) == ("completed", replace(b, status="completed", version=4))
-    assert change.writes == (ended(b, "completed", "provider"),)
+    assert_writes(change, ended(b, "completed", "provider"))
     assert change.notices == ()
 
 
@@ -705,7 +707,7 @@ def test_a_session_both_joined_is_completed_when_the_grace_ends():
                 provider_joined_at=NOW - hours(25))
     change = plan_outcome(b, TIMER_ID, NOW, N)
     assert (change.action, change.result) == ("completed", replace(b, status="completed", version=b.version + 1))
-    assert change.writes == (ended(b, "completed", "system"), SettleTimer(TIMER_ID, "completed"))
+    assert_writes(change, ended(b, "completed", "system"), SettleTimer(TIMER_ID, "completed"))
     assert change.notices == ()
 
 
@@ -714,7 +716,7 @@ def test_a_session_not_both_joined_is_unresolved_and_ops_are_told():
     change = plan_outcome(b, TIMER_ID, NOW, N)
     done = replace(b, status="unresolved", version=b.version + 1)
     assert (change.action, change.result) == ("unresolved", done)
-    assert change.writes == (ended(b, "unresolved", "system"), SettleTimer(TIMER_ID, "unresolved"))
+    assert_writes(change, ended(b, "unresolved", "system"), SettleTimer(TIMER_ID, "unresolved"))
     assert change.notices == (Notice(done, "unresolved", "booking_unresolved_ops", ("ops",)),)
 
 
@@ -796,3 +798,57 @@ def test_settling_a_due_item_is_conditioned_on_the_version_the_sweep_read():
     assert [w for w in change.writes if not isinstance(w, SettleTimer)] == \
         [w for w in plan_expire(b, TIMER_ID, NOW, N).writes if not isinstance(w, SettleTimer)]
     assert change.notices == plan_expire(b, TIMER_ID, NOW, N).notices
+
+
+# --- timers a change drops (issue 9: a booking's due items leave the index with it) ---------------
+
+def dropped(change: Change) -> set:
+    return set(writes_of(change, DropTimer))
+
+
+def held_when_confirmed(b: Booking) -> set:
+    return {DropTimer(b.id, "reminder", b.version, "long"), DropTimer(b.id, "reminder", b.version, "short"),
+            DropTimer(b.id, "outcome")}
+
+
+def test_confirming_drops_the_confirmation_deadline():
+    b = booking("pending", hours(72))
+    assert dropped(plan_confirm(b, NOW, N)) == {DropTimer(b.id, "confirm")}
+
+
+def test_declining_drops_the_confirmation_deadline():
+    b = booking("pending", hours(72))
+    assert dropped(plan_decline(b, NOW, N)) == {DropTimer(b.id, "confirm")}
+
+
+def test_cancelling_a_confirmed_booking_drops_its_reminders_and_outcome_check():
+    b = booking("confirmed", hours(72), version=3)
+    assert dropped(plan_cancel(b, "client", NOW, N)) == held_when_confirmed(b)
+
+
+def test_cancelling_a_pending_booking_drops_its_confirmation_deadline():
+    b = booking("pending", hours(72))
+    assert dropped(plan_cancel(b, "provider", NOW, N)) == {DropTimer(b.id, "confirm")}
+
+
+def test_a_reschedule_drops_the_old_bookings_timers_and_sets_the_new_ones():
+    old = booking("confirmed", hours(72), version=2)
+    new = rescheduled(old, "provider")
+    change = plan_reschedule(old, new, "provider", CreditChoice(old.credit), NOW, N, "link")
+    assert dropped(change) == held_when_confirmed(old)
+    assert {t.booking_id for t in writes_of(change, Timer)} == {new.id}
+
+
+def test_completing_drops_what_is_left_of_the_reminders_and_the_outcome_check():
+    b = booking("confirmed", -minutes(50), version=2)
+    assert dropped(plan_complete(b, NOW, N)) == held_when_confirmed(b)
+
+
+def test_the_outcome_sweep_settles_its_own_check_and_drops_only_the_reminders():
+    b = booking("confirmed", -hours(30), version=2)
+    change = plan_outcome(b, "t-outcome", NOW, N)
+    assert dropped(change) == held_when_confirmed(b) - {DropTimer(b.id, "outcome")}
+
+
+def test_a_booking_that_ended_holds_no_timers():
+    assert timers_held(booking("cancelled")) == ()
