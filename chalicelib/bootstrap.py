@@ -20,10 +20,12 @@ def start() -> None:
         return
     from chalicelib.services import alerts, outbox, replies, rooms
     from chalicelib.services.bookings import notices as booking_notices
+    from chalicelib.services.bookings import queries as booking_queries
 
     outbox.register_channel(outbox.EMAIL, _send_email)
     outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
     booking_notices.register_templates()
+    outbox.register_guard("booking", booking_queries.still_confirmed_at)
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
     _started = True

@@ -65,7 +65,8 @@ def publish(event: str, *args, **kwargs) -> None:
 
 
 def settings() -> _settings.Settings:
-    return _settings.get()
+    """This container's settings (tests may inject a variant with `override("settings", ...)`)."""
+    return _overrides.get("settings") or _settings.get()
 
 
 def clock() -> Callable[[], Any]:

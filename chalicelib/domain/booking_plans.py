@@ -191,6 +191,8 @@ class Notice:
     ics_method: str | None = None
     sequence: int = 0
     key_booking_id: str | None = None  # the booking the key names, when not `booking` (a reschedule)
+    moot_at: datetime | None = None  # from then on the email means nothing: dropped, never sent late
+    guarded: bool = False  # dropped on retry if the booking moved past `version` meanwhile
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ def _arrival(b: Booking, now: datetime, n: Numbers, link_id: str) -> tuple[tuple
         expires = min(b.confirm_by, now + timedelta(days=n.link_token_days))
         writes = (Timer(b.id, "confirm", b.confirm_by), NewLink(link_id, b.id, b.provider_id, expires))
         notices = (Notice(b, "requested", "booking_requested", ("provider",),
-                          extra={"link_id": link_id, "confirm_by": b.confirm_by}),)
+                          extra={"link_id": link_id, "confirm_by": b.confirm_by}, moot_at=b.confirm_by),)
         return writes, notices
     return confirmed_timers(b, b.version, now, n), (
         Notice(b, "confirmed", "booking_confirmed", ("client", "provider"), version=b.version,
@@ -490,5 +492,6 @@ def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, no
     extra = {"action_url": join_page} if which == "short" and join_page else {}
     return Change("reminded", b, (SettleTimer(timer_id, "sent"),),
                   (Notice(b, f"remind_{which}", f"booking_reminder_{which}", ("client", "provider"),
-                          version=b.version, extra=extra),
+                          version=b.version, extra=extra, guarded=True,
+                          moot_at=b.starts_at if which == "long" else b.ends_at),
                    RoomNote(b, f"remind_{which}", f"remind_{which}", version=b.version)))

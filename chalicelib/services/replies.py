@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import wiring
+from chalicelib import budget, wiring
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import credits as credit_policy
 from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is_working
@@ -108,7 +108,9 @@ def sweep_overdue(now: datetime) -> int:
     """Tell the provider once when a reply is overdue; ops once a further working day later."""
     s = wiring.settings()
     acted = 0
-    for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), limit=s.sweep_batch):
+    for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), page_size=s.sweep_batch):
+        if budget.exhausted():
+            break
         room_id = timer.ref_id
         data = dict(timer.data or {})
         provider = user_store.get(data.get("provider_id", ""))

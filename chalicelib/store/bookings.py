@@ -93,8 +93,10 @@ def timer(timer_id: str, kind: str, due_kind: str, due_at: datetime, booking_id:
                       due_kind=due_kind, due_at=sortable(due_at))
 
 
-def due_timers(due_kind: str, now: datetime, limit: int):
-    return TimerModel.due.query(due_kind, TimerModel.due_at <= sortable(now), limit=limit)
+def due_timers(due_kind: str, now: datetime, page_size: int):
+    """Every due item of a kind, oldest first, read lazily page by page: the caller stops when its
+    time budget is spent (`chalicelib.budget`), so a backlog drains in one run."""
+    return TimerModel.due.query(due_kind, TimerModel.due_at <= sortable(now), page_size=page_size)
 
 
 def settle_timer(tx_or_none, timer_item: TimerModel, settled_at: str, outcome: str) -> bool:

@@ -184,12 +184,14 @@ class NotificationModel(Model):
     to = UnicodeAttribute()  # an address; never logged
     params = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
-    status = UnicodeAttribute(default="pending")  # pending | sent | failed
+    status = UnicodeAttribute(default="pending")  # pending | sent | dropped (moot)
     attempts = NumberAttribute(default=0)
     sent_at = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)
     retry_at = UnicodeAttribute(null=True)
+    moot_at = UnicodeAttribute(null=True)  # from then on it means nothing: dropped, never sent late
+    guard = JSONAttribute(null=True)  # {"kind": "booking", "id", "version"}: checked before a retry
     pending_index = PendingIndex()
 
 

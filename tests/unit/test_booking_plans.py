@@ -211,7 +211,8 @@ def test_a_client_booking_takes_its_time_and_credit_and_asks_the_provider_with_a
                   Timer(b.id, "confirm", NOW + hours(48)),
                   NewLink(LINK_ID, b.id, PROVIDER_ID, NOW + hours(48)))
     assert change.notices == (Notice(b, "requested", "booking_requested", ("provider",),
-                                     extra={"link_id": LINK_ID, "confirm_by": NOW + hours(48)}),)
+                                     extra={"link_id": LINK_ID, "confirm_by": NOW + hours(48)},
+                                     moot_at=NOW + hours(48)),)
     assert change.claims_added == NEW_CLAIMS
 
 
@@ -437,7 +438,7 @@ def test_a_client_reschedule_of_a_confirmed_booking_withdraws_the_invitation_and
     change = plan_reschedule(old, new, "client", CreditChoice(old.credit), NOW, N, LINK_ID)
     assert change.notices == (
         Notice(new, "requested", "booking_requested", ("provider",),
-               extra={"link_id": LINK_ID, "confirm_by": new.confirm_by}),
+               extra={"link_id": LINK_ID, "confirm_by": new.confirm_by}, moot_at=new.confirm_by),
         Notice(new, "rescheduled", "booking_rescheduled", ("client", "provider"), key_booking_id=old.id,
                extra={"old_starts_at": old.starts_at, "next": "The provider will confirm the new time."},
                ics_method="CANCEL", sequence=2),
@@ -738,7 +739,8 @@ def test_a_24_hour_reminder_goes_to_both_by_email_and_in_the_room():
     change = remind(b, "long")
     assert (change.action, change.result) == ("reminded", b)
     assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
-    assert change.notices == (Notice(b, "remind_long", "booking_reminder_long", ("client", "provider"), version=3),
+    assert change.notices == (Notice(b, "remind_long", "booking_reminder_long", ("client", "provider"), version=3,
+                                     guarded=True, moot_at=b.starts_at),
                               RoomNote(b, "remind_long", "remind_long", version=3))
 
 
@@ -748,7 +750,7 @@ def test_a_10_minute_reminder_links_to_the_join_page():
     assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
     assert change.notices == (
         Notice(b, "remind_short", "booking_reminder_short", ("client", "provider"), version=3,
-               extra={"action_url": "https://haven.example/join/booking-1"}),
+               extra={"action_url": "https://haven.example/join/booking-1"}, guarded=True, moot_at=b.ends_at),
         RoomNote(b, "remind_short", "remind_short", version=3))
 
 
@@ -852,3 +854,17 @@ def test_the_outcome_sweep_settles_its_own_check_and_drops_only_the_reminders():
 
 def test_a_booking_that_ended_holds_no_timers():
     assert timers_held(booking("cancelled")) == ()
+
+
+def test_a_request_email_means_nothing_after_the_confirmation_deadline():
+    b = fresh("client", hours(72))
+    change = plan_create(b, (), NOW, N, LINK_ID)
+    assert [n.moot_at for n in change.notices] == [b.confirm_by]
+
+
+def test_reminders_are_guarded_by_the_booking_version_and_moot_when_their_moment_is_gone():
+    b = booking("confirmed", hours(20), version=3)
+    long_notice = remind(b, "long").notices[0]
+    short_notice = remind(replace(b, starts_at=NOW + minutes(10), ends_at=NOW + minutes(55)), "short").notices[0]
+    assert (long_notice.guarded, long_notice.moot_at) == (True, b.starts_at)
+    assert (short_notice.guarded, short_notice.moot_at) == (True, NOW + minutes(55))

@@ -152,7 +152,8 @@ def _email(n: plans.Notice, role: str, now: datetime) -> NotificationModel | Non
     if not to:
         return None
     attachments = calendar(b, role, n.ics_method, n.sequence, now) if n.ics_method and role != "ops" else None
-    return outbox.record(key, n.template, to, params, now, attachments=attachments)
+    guard = {"kind": "booking", "id": b.id, "version": n.version} if n.guarded else None
+    return outbox.record(key, n.template, to, params, now, attachments=attachments, moot_at=n.moot_at, guard=guard)
 
 
 def records(notices, now: datetime) -> list[NotificationModel]:
