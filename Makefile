@@ -8,8 +8,12 @@ STAGE ?= prod
 PACKAGE_DIR ?= build/package
 FN ?=
 TIME ?=
+ROLE ?=
+EMAIL ?=
+PASSWORD ?=
+NAME ?=
 
-.PHONY: run test invoke outbox bench package resources deps clean
+.PHONY: run test invoke outbox user clock bench package resources deps clean
 
 # The virtualenv is (re)installed only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -32,6 +36,17 @@ invoke: $(STAMP)
 
 outbox: $(STAMP)
 	@$(PY) -m infra.outbox
+
+# A user of the running stack, for any role, with a permanent password; prints an ID token (again on a rerun).
+user: $(STAMP)
+	@test -n "$(ROLE)" -a -n "$(EMAIL)" || { echo "usage: make user ROLE=client|provider|ops EMAIL=you@example.com [PASSWORD=...] [NAME=...]"; exit 2; }
+	@$(PY) -m infra.user "$(ROLE)" "$(EMAIL)" $(if $(PASSWORD),--password "$(PASSWORD)") $(if $(NAME),--name "$(NAME)") \
+		$(if $(REGION),--region "$(REGION)") $(if $(TIMEZONE),--timezone "$(TIMEZONE)") $(if $(KIND),--kind "$(KIND)") \
+		$(if $(JSON),--json)
+
+# Moves the running stack's clock (API and schedules; local stage only). TIME=<iso>|+3d|now; no TIME: show it.
+clock: $(STAMP)
+	@$(PY) -m infra.clock $(if $(TIME),-- "$(TIME)")
 
 bench: $(STAMP)
 	$(PY) -m tests.bench

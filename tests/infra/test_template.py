@@ -63,6 +63,12 @@ def test_every_function_runs_with_the_template_role_and_environment(packaged):
             "HAVEN_CORS_ORIGINS"} <= set(variables)
 
 
+def test_the_packaged_functions_can_never_move_their_clock(packaged):
+    """`make clock` is local only: no deployed function is given a clock file (chalicelib/clock.py
+    also ignores one outside the local stage and in Lambda)."""
+    assert "HAVEN_CLOCK_FILE" not in packaged.read_text()
+
+
 def test_the_api_stage_is_throttled(packaged):
     api = json.loads(packaged.read_text())["Resources"]["RestAPI"]
     assert api["Type"] == "AWS::Serverless::Api"
