@@ -104,6 +104,10 @@ def make_dynamodb_atomic() -> None:
 
     from moto.dynamodb.models import DynamoDBBackend
 
+    from infra import emulator_dynamodb
+
+    emulator_dynamodb.install()  # transactions snapshot only what they touch; no instance is kept forever
+
     lock = threading.RLock()
     for name in ("transact_write_items", "transact_get_items", "put_item", "update_item", "delete_item",
                  "get_item", "query", "scan", "batch_write_item", "batch_get_item"):
