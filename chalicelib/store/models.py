@@ -267,7 +267,7 @@ class BookingModel(Model):
     client_joined_at = UnicodeAttribute(null=True)
     provider_joined_at = UnicodeAttribute(null=True)
     ended_by = UnicodeAttribute(null=True)
-    cancel_reason = UnicodeAttribute(null=True)  # never logged, never emailed
+    cancel_reason = BinaryAttribute(null=True, legacy_encoding=False)  # sealed with the room's key; never logged, never emailed
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 

@@ -189,7 +189,9 @@ def cancel(caller: Caller, booking_id: str, reason: str | None, now: datetime) -
 
 
 def _cancel(b: plans.Booking, actor: str, reason: str | None, now: datetime) -> plans.Booking:
-    change = plans.plan_cancel(b, actor, now, numbers(), reason=reason)
+    # A reason is free text a member wrote: sealed with the room's key before it is stored.
+    sealed = wiring.get("cipher").encrypt(b.room_id, reason) if reason else None
+    change = plans.plan_cancel(b, actor, now, numbers(), reason=sealed)
     commit(change, now, lambda: refused_transition(b.id, now, "cancelled"))
     return change.result
 
