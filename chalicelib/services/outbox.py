@@ -50,6 +50,17 @@ def _channel(template: str) -> Callable:
 _guards: dict[str, Callable[[dict], bool]] = {}
 
 SENT, DROPPED = "sent", "dropped"
+USER = "user:"
+
+
+class Moot(Exception):
+    """Raised by a channel when a notice can no longer be delivered meaningfully (its recipient
+    is gone): the notice is dropped, not retried."""
+
+
+def user_address(user_id: str) -> str:
+    """A recipient named by id: the email channel reads the profile's address when it sends."""
+    return USER + user_id
 
 
 def register_guard(kind: str, check: Callable[[dict], bool]) -> None:
@@ -118,6 +129,9 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
     attachments = params.pop("_attachments", None)
     try:
         _channel(notice.template)(notice.to, notice.template, params, attachments, now)
+    except Moot:
+        _drop(notice, now)
+        return False
     except Exception as error:  # any failure leaves it pending for the next sweep
         # Never given up: it stays pending until it goes out or becomes moot (SPEC: at least once).
         attempts = int(notice.attempts or 0) + 1

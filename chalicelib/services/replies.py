@@ -117,7 +117,8 @@ def sweep_overdue(now: datetime) -> int:
         stage = int(timer.stage or 0)
         if stage == 0:
             if provider is not None:
-                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider", provider.email,
+                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider",
+                            outbox.user_address(provider.id),
                             {"room_id": room_id, "due_at": data.get("due_at")}, now)
             escalate_at = add_working_time(calendar_for(provider), parse_iso(data["due_at"]),
                                            s.reply_working_day_hours)

@@ -38,3 +38,26 @@ def test_a_cancellation_reason_is_stored_sealed(world, api):
         TableName=s.table("bookings"), Key={"id": {"S": booking["id"]}}, ConsistentRead=True)["Item"]
     assert "B" in raw["cancel_reason"] and marker.encode() not in raw["cancel_reason"]["B"]
     assert marker not in repr(raw)
+
+
+class _Recording:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, to, subject, text, html, files=()):
+        self.sent.append((to, subject, [f[2] for f in files]))
+
+
+def test_an_email_goes_to_the_profile_address_as_it_is_when_sent(world, api):
+    from chalicelib.store.models import UserModel
+
+    sc = scene(world, api)
+    booking = book(api, sc, WED_10_NY)
+    profile = UserModel.get(sc.client.id)
+    profile.update(actions=[UserModel.email.set("moved@haven.example")])  # verified elsewhere, say
+    mailer = _Recording()
+    wiring.override("mailer", mailer)
+    assert api.post(f"/bookings/{booking['id']}/confirm", sc.provider).status == 200
+    to_client = [(to, files) for to, subject, files in mailer.sent if to == "moved@haven.example"]
+    assert len(to_client) == 1 and b"moved@haven.example" in to_client[0][1][0]  # the invitation's attendee
+    assert sc.client.email not in [to for to, _, _ in mailer.sent]

@@ -98,8 +98,7 @@ def _booking(booking_id: str, actor: str, p: reads.Parties, modality: str, start
         booking_id=booking_id, actor=actor, client_id=p.client.id, provider_id=p.provider.id, room_id=p.room.id,
         modality=modality, starts_at=starts_at, now=now, n=n, credit=spend.credit, plan_kind=spend.plan_kind,
         price_cents=spend.price_cents, claims=tuple(store.claim_ids(p.client.id, p.provider.id, granules)),
-        client_tz=p.client.timezone or "UTC", provider_tz=p.provider_tz, iso_now=iso(now),
-        client_email=p.client.email, provider_email=p.provider.email, **more)
+        client_tz=p.client.timezone or "UTC", provider_tz=p.provider_tz, iso_now=iso(now), **more)
 
 
 def create(caller: Caller, command: NewBookingCommand, now: datetime) -> dict:
