@@ -137,7 +137,8 @@ class MediaModel(Model):
     size_bytes = NumberAttribute()
     key = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    used_by = UnicodeAttribute(null=True)
+    used_by = UnicodeAttribute(null=True)  # "claimed" while a message is being made, then its id
+    claimed_at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 
