@@ -258,11 +258,6 @@ def lambda_functions(chalice_app) -> dict[str, str]:
     return {logical_id: re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for logical_id, name in functions.items()}
 
 
-def lambda_function_ids(chalice_app) -> list[str]:
-    """The logical ids `chalice package` gives the app's functions."""
-    return list(lambda_functions(chalice_app))
-
-
 def sweep_schedules(chalice_app) -> dict[str, tuple[str, str]]:
     """{logical id: (sweep name, schedule expression)} of the scheduled functions."""
     from chalice.utils import to_cfn_resource_name
@@ -285,6 +280,7 @@ def log_group_id(function_id: str) -> str:
 ACCOUNT_ROOT = sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
 MEDIA_BUCKET_NAME = f"{APP_PREFIX}-${{Stage}}-media-${{AWS::AccountId}}"
 TRAIL_NAME = f"{APP_PREFIX}-${{Stage}}-data-events"
+TRAIL_BUCKET_NAME = f"{APP_PREFIX}-${{Stage}}-trail-${{AWS::AccountId}}"
 # Built from names, not GetAtt: the key policy cannot reference resources that use the key.
 MEDIA_BUCKET_ARN = f"arn:${{AWS::Partition}}:s3:::{MEDIA_BUCKET_NAME}"
 TRAIL_ARN = f"arn:${{AWS::Partition}}:cloudtrail:${{AWS::Region}}:${{AWS::AccountId}}:trail/{TRAIL_NAME}"
@@ -351,9 +347,12 @@ def key_policy() -> dict:
          "Condition": {"StringEquals": {"kms:ViaService": via("dynamodb"), "kms:CallerAccount": account}}},
         {"Sid": "SecretThroughSecretsManager", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT},
          # CloudFormation creates (and an admin may rotate) the signing key; IAM decides who.
-         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*",
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
          "Condition": {"StringEquals": {"kms:ViaService": via("secretsmanager"), "kms:CallerAccount": account},
                        "StringLike": {"kms:EncryptionContext:SecretARN": sub(SIGNING_SECRET_ARN)}}},
+        {"Sid": "SecretsManagerDescribesTheKey", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT},
+         "Action": "kms:DescribeKey", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": via("secretsmanager"), "kms:CallerAccount": account}}},
         {"Sid": "DynamoDBDescribesTheKey", "Effect": "Allow", "Principal": {"Service": "dynamodb.amazonaws.com"},
          "Action": ["kms:Describe*", "kms:Get*", "kms:List*"], "Resource": "*"},
         {"Sid": "CloudWatchLogsEncryptsHavenLogGroups", "Effect": "Allow",
@@ -432,6 +431,8 @@ def bucket_resources() -> dict[str, dict]:
     return {
         BUCKET: {
             "Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+            # Server access logs are delivered under the access-log bucket's policy: have it first.
+            "DependsOn": [ACCESS_LOGS_BUCKET_POLICY],
             "Properties": {
                 "BucketName": sub(MEDIA_BUCKET_NAME),
                 "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
@@ -505,8 +506,11 @@ def _log_bucket(name: str, encryption: dict, logging: dict | None) -> dict:
     }
     if logging:
         properties["LoggingConfiguration"] = logging
-    return {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-            "Properties": properties}
+    resource = {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+                "Properties": properties}
+    if logging:  # delivery is allowed by the access-log bucket's policy: have it first
+        resource["DependsOn"] = [ACCESS_LOGS_BUCKET_POLICY]
+    return resource
 
 
 def audit_resources(table_ids: list[str]) -> dict[str, dict]:
@@ -528,12 +532,14 @@ def audit_resources(table_ids: list[str]) -> dict[str, dict]:
                      "Principal": {"Service": "logging.s3.amazonaws.com"},
                      "Action": "s3:PutObject", "Resource": sub(f"${{{ACCESS_LOGS_BUCKET}.Arn}}/*"),
                      "Condition": {"StringEquals": {"aws:SourceAccount": account},
-                                   "ArnLike": {"aws:SourceArn": [sub(MEDIA_BUCKET_ARN), arn_of(TRAIL_BUCKET)]}}},
+                                   "ArnLike": {"aws:SourceArn": [
+                                       sub(MEDIA_BUCKET_ARN),
+                                       sub(f"arn:${{AWS::Partition}}:s3:::{TRAIL_BUCKET_NAME}")]}}},
                 ]},
             },
         },
         TRAIL_BUCKET: _log_bucket(
-            f"{APP_PREFIX}-${{Stage}}-trail-${{AWS::AccountId}}",
+            TRAIL_BUCKET_NAME,
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": arn_of(KEY)},
              "BucketKeyEnabled": True},
             {"DestinationBucketName": ref(ACCESS_LOGS_BUCKET), "LogFilePrefix": "trail/"}),
@@ -831,8 +837,7 @@ def api_logging_account_resources() -> dict[str, dict]:
                 "Description": "API Gateway writes CloudWatch logs (account setting)",
                 "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                     "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": sub("${AWS::AccountId}")}}}]},
+                    "Action": "sts:AssumeRole"}]},
                 "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/service-role/"
                                           "AmazonAPIGatewayPushToCloudWatchLogs")],
             },
@@ -990,9 +995,9 @@ def dashboard_body(functions: dict[str, str], sweeps: dict[str, tuple[str, str]]
     region = "${AWS::Region}"
     api = f'ApiName="{API_NAME}"'
 
-    def search(metric: str, stat: str, label: str) -> dict:
+    def search(metric: str, stat: str) -> dict:
         return {"expression": f"SEARCH('{{AWS/ApiGateway,ApiName,Method,Resource,Stage}} {api} "
-                              f"MetricName=\"{metric}\"', '{stat}', 300)", "label": label, "id": "e1"}
+                              f"MetricName=\"{metric}\"', '{stat}', 300)", "id": "e1"}
 
     def haven(name: str, *dims: str, stat: str = "Sum") -> list:
         return [METRICS_NAMESPACE, name, "service", "haven", *dims, {"stat": stat}]
@@ -1004,15 +1009,15 @@ def dashboard_body(functions: dict[str, str], sweeps: dict[str, tuple[str, str]]
 
     sweep_ids = list(sweeps)
     widgets = [
-        widget("Requests by route", [[search("Count", "Sum", "")]], 0, 0),
-        widget("5xx by route", [[search("5XXError", "Sum", "")]], 12, 0),
+        widget("Requests by route", [[search("Count", "Sum")]], 0, 0),
+        widget("5xx by route", [[search("5XXError", "Sum")]], 12, 0),
         widget("Latency p99 (API and by route)", [
             ["AWS/ApiGateway", "Latency", "ApiName", API_NAME, {"stat": "p99", "label": "all routes"}],
-            [search("Latency", "p99", "")]], 0, 6),
+            [search("Latency", "p99")]], 0, 6),
         widget("Bookings created and refused", [
             haven("BookingCreated"), haven("BookingSlotTaken"),
             [{"expression": f"SEARCH('{{{METRICS_NAMESPACE},service,code}} MetricName=\"BookingRefused\"', "
-                            f"'Sum', 300)", "id": "refused", "label": ""}]], 12, 6),
+                            f"'Sum', 300)", "id": "refused"}]], 12, 6),
         widget("Emails sent and failed", [haven("EmailSent"), haven("NoticeFailed")], 0, 12),
         widget("Reply promises breached", [haven("deadlines_replies_overdue")], 12, 12),
         widget("Oldest due item of each sweep (seconds)",
