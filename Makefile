@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.deps-stamp
 STAGE ?= prod
 PACKAGE_DIR ?= build/package
 FN ?=
@@ -22,12 +24,18 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
-deps: $(STAMP)
+# checkov (template checks in tests/infra) pins boto3 and networkx older than the app's: its own venv.
+$(TOOLS_STAMP): requirements-tools.txt constraints-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
+	@touch $(TOOLS_STAMP)
+
+deps: $(STAMP) $(TOOLS_STAMP)
 
 run: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 invoke: $(STAMP)
