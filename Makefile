@@ -68,6 +68,7 @@ package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template infra/resources.json $(PACKAGE_DIR)
+	$(PY) -m infra.package $(PACKAGE_DIR)/deployment.zip
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 	@echo "template: $(PACKAGE_DIR)/sam.json  code: $(PACKAGE_DIR)/deployment.zip"
 

@@ -248,3 +248,25 @@ def test_the_lambda_role_reaches_every_table_and_its_indexes_and_nothing_scans()
     actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert "dynamodb:Scan" not in actions
     assert not any(a.endswith(":*") or a == "*" for a in actions)
+
+
+def test_the_deployment_package_ships_bytecode_without_the_runtime_s_libraries_under_10_mb(packaged, tmp_path):
+    """Issue 16: what a cold start unpacks. `make package` runs the same step after `chalice package`."""
+    import zipfile
+
+    archive = packaged.parent / "deployment.zip"
+    result = subprocess.run([sys.executable, "-m", "infra.package", str(archive)], cwd=ROOT, env=offline_env(),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert archive.stat().st_size <= 10 * 1024 * 1024, result.stdout
+    names = zipfile.ZipFile(archive).namelist()
+    assert not [n for n in names if n.startswith(("boto3/", "botocore/", "s3transfer/"))]
+    assert "chalicelib/wiring.py" in names and "chalicelib/__pycache__/wiring.cpython-311.pyc" in names
+    assert "pynamodb/models.pyc" in names and "pynamodb/models.py" not in names
+    zipfile.ZipFile(archive).extractall(tmp_path)
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import app, holidays, jwt, aws_encryption_sdk; "
+             "assert app.__file__.startswith(sys.argv[1]); print(len(holidays.country_holidays('US', years=2026)))")
+    imported = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path, env=offline_env(),
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert int(imported.stdout.strip()) >= 10
