@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib import bootstrap
-from chalicelib.api import routing
+from chalicelib.api import middleware
 from chalicelib.api.clients import bp as clients_bp
 from chalicelib.api.ops import bp as ops_bp
 from chalicelib.api.providers import bp as providers_bp
@@ -12,7 +12,7 @@ from chalicelib.api.rooms import bp as rooms_bp
 bootstrap.start()
 app = Chalice(app_name="haven")
 app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
-routing.register_middleware(app)
+middleware.register_middleware(app)
 for blueprint in (public_bp, clients_bp, providers_bp, ops_bp, rooms_bp):
     app.register_blueprint(blueprint)
 # Live sessions (bookings, slots) and emailed links.
