@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib import bootstrap
-from chalicelib.api import middleware
+from chalicelib.api import middleware, routing
 from chalicelib.api.clients import bp as clients_bp
 from chalicelib.api.ops import bp as ops_bp
 from chalicelib.api.providers import bp as providers_bp
@@ -21,6 +21,7 @@ from chalicelib.api.links import bp as links_bp  # noqa: E402
 
 for blueprint in (bookings_bp, links_bp):
     app.register_blueprint(blueprint)
+routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 
 @app.schedule("rate(5 minutes)", name="reminders")

@@ -39,13 +39,6 @@ log = logging.getLogger("haven.local")
 
 # --- the API (chalice local) ----------------------------------------------------------------
 
-def chalice_command() -> list[str]:
-    script = Path(sys.executable).parent / "chalice"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
-
-
 # The dev server prints every request line; link tokens and cursors must never reach a log.
 _SECRETS_IN_PATHS = re.compile(r"(/links/)[^\s/?\"]+|([?&]next=)[^\s&\"]+")
 
@@ -65,7 +58,9 @@ def start_api(env: dict[str, str], host: str = HOST, port: int = 8000, quiet: bo
               log_path: Path | None = None) -> subprocess.Popen:
     """`chalice local` in a new process group (so stopping it stops everything it started); its
     output goes through `redact` to the terminal or `log_path`."""
-    command = chalice_command() + ["local", "--no-autoreload", "--stage", "dev", "--host", host, "--port", str(port)]
+    # chalice's CLI with API Gateway's greedy-path matching (infra/chalice_greedy.py)
+    command = [sys.executable, "-m", "infra.chalice_greedy", "local", "--no-autoreload", "--stage", "dev",
+               "--host", host, "--port", str(port)]
     output = subprocess.DEVNULL if quiet and log_path is None else subprocess.PIPE
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
                                start_new_session=True, preexec_fn=_die_with_parent)

@@ -40,6 +40,7 @@ LOCAL_PARAMETERS = {
 SKIPPED_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard",
                  "AWS::SNS::Topic", "AWS::Logs::LogGroup", "AWS::Logs::QueryDefinition", "AWS::CloudTrail::Trail",
                  "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
+                 "AWS::ApiGateway::GatewayResponse",
                  "AWS::ApiGateway::Account")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_SESSION_TOKEN": "testing"}

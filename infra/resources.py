@@ -1074,6 +1074,33 @@ def observability_resources(functions: dict[str, str], sweeps: dict[str, tuple[s
     return resources
 
 
+# API Gateway answers some requests itself, before Haven's code: in the same error envelope (SPEC §3).
+# An unknown path (or a method a resource lacks) reaches the gateway as MISSING_AUTHENTICATION_TOKEN.
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "There is no such path in the Haven API."),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type", "Send the body as application/json."),
+    "THROTTLED": ("429", "too_many_requests", "Too many requests; slow down and try again."),
+    "WAF_FILTERED": ("429", "too_many_requests", "Too many requests; slow down and try again."),
+    "REQUEST_TOO_LARGE": ("413", "too_large", "The request is too large."),
+    "DEFAULT_4XX": (None, "bad_request", "The request was refused."),
+    "DEFAULT_5XX": (None, "internal_error", "Something went wrong on our side; try again."),
+}
+
+
+def gateway_response_resources() -> dict:
+    out = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        body = json.dumps({"error": {"code": code, "message": message}})
+        properties = {"RestApiId": ref("RestAPI"), "ResponseType": kind,
+                      "ResponseTemplates": {"application/json": body},
+                      "ResponseParameters": {"gatewayresponse.header.Cache-Control": "'no-store'"}}
+        if status:
+            properties["StatusCode"] = status
+        name = "GatewayResponse" + "".join(part.title() for part in kind.split("_"))
+        out[name] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": properties}
+    return out
+
+
 def build(chalice_app=None, models: Iterable | None = None) -> dict:
     """The merge template, as a dict."""
     chalice_app = chalice_app if chalice_app is not None else load_chalice_app()
@@ -1107,6 +1134,7 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
             },
         }
     if "APIHandler" in function_ids:
+        resources.update(gateway_response_resources())
         resources.update(api_logging_account_resources())
         resources.update(waf_resources())
         resources["RestAPI"] = {"DependsOn": [API_GATEWAY_ACCOUNT], "Properties": {

@@ -45,8 +45,11 @@ def register_middleware(app) -> None:
                 logger.exception("unhandled error")
                 response = error_response(HavenError("Something went wrong on our side; try again.",
                                                      "internal_error"))
+            response = _enveloped(response)
             if response.status_code >= 500:
                 metrics.add_metric(name="ServerError", unit="Count", value=1)
+            if spec is None or spec.roles != PUBLIC:  # SPEC Safety: personal data is never cached
+                response.headers["Cache-Control"] = "no-store"
             response.headers.setdefault("X-Correlation-Id", correlation)
             origin = (event.headers or {}).get("origin")
             if origin and origin in wiring.settings().cors_origins:
@@ -63,6 +66,24 @@ def register_middleware(app) -> None:
                     metrics.flush_metrics()
             except Exception:  # a metrics problem must not fail a request
                 pass
+
+
+# Chalice's own answers (a content type a route does not take, a method it does not have) in our envelope.
+_CHALICE_CODES = {415: ("unsupported_media_type", "Send the body as application/json."),
+                  405: ("method_not_allowed", "This path does not take that method."),
+                  404: ("not_found", "There is no such path in the Haven API.")}
+
+
+def _enveloped(response):
+    if response.status_code not in _CHALICE_CODES:
+        return response
+    body = response.body if isinstance(response.body, (str, bytes)) else ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if '"error"' in body[:20]:
+        return response
+    code, message = _CHALICE_CODES[response.status_code]
+    return error_response(HavenError(message, code))
 
 
 _CORRELATION = re.compile(r"[A-Za-z0-9._:-]{1,100}")

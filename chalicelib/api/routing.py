@@ -66,17 +66,55 @@ def error_response(error: HavenError) -> Response:
     return json_response(error.body(), error.status)
 
 
+MAX_BODY_BYTES = 256 * 1024  # the largest body SPEC implies is a 20,000-character text
+MAX_DEPTH = 16
+
+
 def parse_json_body(raw: bytes | None) -> Any:
+    """The request's JSON, refused with 400 when it could not be stored as is: malformed, nested
+    deeper than any request needs, or holding text that is not valid Unicode (a lone surrogate
+    such as "\\ud800" is valid JSON but cannot be encoded, encrypted or stored)."""
     if raw in (None, b""):
         raise ValidationError("A JSON body is required.")
+    if len(raw) > MAX_BODY_BYTES:
+        raise HavenError(f"The body may be at most {MAX_BODY_BYTES // 1024} KiB.", "too_large")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationError("The body is not valid JSON.")
+    _check_structure(value)
+    return value
+
+
+def _check_structure(value: Any) -> None:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValidationError(f"The body is nested too deeply (at most {MAX_DEPTH} levels).")
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(key)
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("Text must be valid Unicode (it holds a lone surrogate, e.g. \\ud800).")
+
+
+JSON_ONLY = ("application/json",)
 
 
 def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
-          idempotent: bool = False, produces: str = "application/json", cors=None, body_required: bool = True):
+          idempotent: bool = False, produces: str = "application/json", cors=None, body_required: bool = True,
+          content_types: tuple[str, ...] = JSON_ONLY):
     """Register a view. The view is called as `view(caller=..., body=..., query=..., **path_params)`
     and returns a JSON-able value (or a chalice Response for HTML)."""
     def decorate(view: Callable):
@@ -85,7 +123,7 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                                            produces, path_params=params, body_required=body_required)
 
         @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(),
-                  content_types=["application/json", "text/plain", "application/x-www-form-urlencoded"])
+                  content_types=list(content_types))
         @functools.wraps(view)
         def handler(**path_args):
             request = bp.current_request
@@ -124,3 +162,32 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
 
         return handler
     return decorate
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def register_fallbacks(app) -> None:
+    """Unknown paths and wrong methods answer in the error envelope (SPEC §3), the same locally and
+    behind API Gateway: every other method of a known path is a route that answers 405
+    `method_not_allowed`, and a greedy `/{proxy+}` answers 404 `not_found` for any unknown path
+    (API Gateway prefers the specific resources). Call after every blueprint is registered."""
+    known: dict[str, set[str]] = {}
+    for path, method in ROUTES:
+        known.setdefault(path, set()).add(method)
+
+    def not_allowed(**_):
+        return error_response(HavenError("This path does not take that method.", "method_not_allowed"))
+
+    def not_found(**_):
+        return error_response(HavenError("There is no such path in the Haven API.", "not_found"))
+
+    for path, methods in sorted(known.items()):
+        others = [m for m in METHODS if m not in methods]
+        if others:
+            app.route(path, methods=others, content_types=["application/json", "text/plain",
+                                                            "application/x-www-form-urlencoded"],
+                      name=f"fallback_405_{len(app.routes)}")(not_allowed)
+    app.route("/{proxy+}", methods=list(METHODS), content_types=["application/json", "text/plain",
+                                                                 "application/x-www-form-urlencoded"],
+              name="fallback_404")(not_found)

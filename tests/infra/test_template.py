@@ -270,3 +270,14 @@ def test_the_deployment_package_ships_bytecode_without_the_runtime_s_libraries_u
                               capture_output=True, text=True, timeout=120)
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert int(imported.stdout.strip()) >= 10
+
+
+def test_the_gateway_answers_unknown_paths_and_content_types_in_the_error_envelope(packaged):
+    resources = json.loads(packaged.read_text())["Resources"]
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in resources.values()
+                 if r.get("Type") == "AWS::ApiGateway::GatewayResponse"}
+    for kind, status, code in (("MISSING_AUTHENTICATION_TOKEN", "404", "not_found"),
+                               ("UNSUPPORTED_MEDIA_TYPE", "415", "unsupported_media_type")):
+        assert responses[kind]["StatusCode"] == status
+        assert json.loads(responses[kind]["ResponseTemplates"]["application/json"])["error"]["code"] == code
+        assert responses[kind]["RestApiId"] == {"Ref": "RestAPI"}
