@@ -24,6 +24,17 @@ for blueprint in (bookings_bp, links_bp):
 routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 
+@app.on_cw_event({"source": ["aws.cognito-idp"], "detail-type": ["AWS API Call via CloudTrail"],
+                  "detail": {"eventSource": ["cognito-idp.amazonaws.com"],
+                             "eventName": ["AdminDisableUser", "AdminUserGlobalSignOut", "AdminRemoveUserFromGroup",
+                                           "AdminDeleteUser", "GlobalSignOut"]}}, name="revocations")
+def revocations(event):
+    """Cognito's CloudTrail events that end access (SPEC Safety): record a revocation."""
+    from chalicelib.services import access
+
+    return access.record_from_cloudtrail(event.to_dict())
+
+
 @app.schedule("rate(5 minutes)", name="reminders")
 def reminders(event):
     from chalicelib.sweeps import run

@@ -26,7 +26,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
-    "bookings", "claims", "ledger", "links", "idempotency", "access_log",
+    "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
 )
 
 
@@ -87,6 +87,7 @@ class Settings:
     link_token_days: int = 7
     idempotency_ttl_hours: int = 24
     # Sweeps
+    revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)
     sweep_budget_seconds: int = 240  # of the sweeps' 300 s Lambda timeout
     notification_retry_cap_minutes: int = 5  # at most one sweep period between retries

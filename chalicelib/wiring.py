@@ -166,6 +166,13 @@ def _idempotency_store():
                                     boto3_client=boto_client("dynamodb"))
 
 
+@provides("revocations")
+def _revocations():
+    from chalicelib.store.revocations import Revocations
+
+    return Revocations(refresh_seconds=settings().revocation_refresh_seconds)
+
+
 @provides("video")
 def _video():
     from chalicelib.adapters.video import LocalVideo

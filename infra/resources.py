@@ -241,7 +241,7 @@ def load_chalice_app():
 def lambda_functions(chalice_app) -> dict[str, str]:
     """{logical id `chalice package` gives a function (see chalice/package.py): its short name}.
     The short name makes the deployed function name `haven-<Stage>-<short name>`."""
-    from chalice.app import ScheduledEventConfig
+    from chalice.app import CloudWatchEventConfig, ScheduledEventConfig, SQSEventConfig
     from chalice.utils import to_cfn_resource_name
 
     functions: dict[str, str] = {}
@@ -249,8 +249,8 @@ def lambda_functions(chalice_app) -> dict[str, str]:
         functions["APIHandler"] = "api"
         functions.update((to_cfn_resource_name(a.name), a.name) for a in chalice_app.builtin_auth_handlers)
     for source in chalice_app.event_sources:
-        if not isinstance(source, ScheduledEventConfig):
-            raise ValueError(f"{source.name}: only scheduled event sources are modelled here")
+        if not isinstance(source, (ScheduledEventConfig, CloudWatchEventConfig, SQSEventConfig)):
+            raise ValueError(f"{source.name}: only scheduled, EventBridge and SQS event sources are modelled here")
         functions[to_cfn_resource_name(source.name)] = source.name
     functions.update((to_cfn_resource_name(f.name), f.name) for f in chalice_app.pure_lambda_functions)
     if getattr(chalice_app, "websocket_handlers", None):

@@ -211,6 +211,18 @@ class LedgerModel(Model):
     created_at = UnicodeAttribute(null=True)
 
 
+class RevocationModel(Model):
+    """Access that ended (SPEC Safety): tokens of `subject` (`sub:<sub>` or `user:<username>`)
+    issued before `before` (epoch seconds) are refused. One small partition, read whole by each
+    container at most once a minute; an item expires once every token it refuses has expired."""
+    Meta = meta("revocations")
+    scope = UnicodeAttribute(hash_key=True)  # "all"
+    subject = UnicodeAttribute(range_key=True)
+    before = NumberAttribute()
+    reason = UnicodeAttribute()  # sign_out | AdminDisableUser | AdminDeleteUser | ...
+    expires = TTLAttribute(null=True)
+
+
 class IdempotencyModel(Model):
     """Powertools idempotency records (its own attribute names)."""
     Meta = meta("idempotency")
@@ -312,5 +324,5 @@ class AccessLogModel(Model):
 
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
-    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel,
+    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
 ]

@@ -34,6 +34,7 @@ TABLE = {
     ("GET", "/health"): (None, everyone(200)),
     ("GET", "/openapi.json"): (None, everyone(200)),
     ("GET", "/crisis-resources"): (None, everyone(200)),
+    ("POST", "/sign-out"): (None, signed_in(204)),
     ("POST", "/clients/me"): (
         {"name": "A", "date_of_birth": "1990-01-01", "timezone": "UTC", "region": "GB", "languages": ["en"]},
         only({CLIENT: 200, OTHER_CLIENT: 200})),
