@@ -5,7 +5,8 @@ its channels, registers the email templates, and subscribes the handlers of doma
 is the only module that knows which service reacts to what, so services never import each
 other in a circle (a test checks the whole import graph of `chalicelib`).
 
-    message_posted(room, caller, message, now, other)   replies (the reply promise), alerts
+    message_posted(room, caller, message, now, other)   replies (the reply promise), alerts,
+                                                        risk language in client messages
 """
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def start() -> None:
     booking_notices.register_templates()
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
+    from chalicelib.services.clinical import risk_messages
+
+    wiring.subscribe("message_posted", risk_messages.on_member_message)
     _started = True
 
 
