@@ -190,26 +190,35 @@ def acknowledge(caller: Caller, booking_id: str, now: datetime) -> dict:
 
 def sweep_unacknowledged(now: datetime) -> int:
     """Deadlines sweep: a risk alert still unacknowledged 1 hour on → ops told, once."""
-    s = wiring.settings()
     told = 0
-    for t in store.due(store.RISK_ACK_KIND, now, s.sweep_batch):
-        data = t.data or {}
-        booking_id = data.get("booking_id") or t.ref_id
-        uow = UnitOfWork()
-        if store.risk_ack(booking_id) is not None:
-            store.stage_settle(uow, t, "acknowledged", now)
-        else:
-            uow.record(outbox.record(f"risk:{booking_id}:ops", "risk_unacknowledged_ops", s.ops_email,
-                                     {"booking_id": booking_id, "provider_id": data.get("provider_id"),
-                                      "due_at": iso(parse_iso(t.due_at))}, now))
-            store.stage_settle(uow, t, "ops_told", now)
-        try:
-            uow.commit()
-        except Refused:
-            continue  # acknowledged, or taken by another run, meanwhile
-        if uow.records:
-            outbox.deliver_all(uow.records, now)
-            told += 1
-            metrics.add_metric(name="RiskAlertEscalated", unit="Count", value=1)
-            logger.info("risk alert unacknowledged: ops told", extra={"booking_id": booking_id})
+    for t in store.due(store.RISK_ACK_KIND, now, wiring.settings().sweep_batch):
+        booking_id = (t.data or {}).get("booking_id") or t.ref_id
+        told += escalate(t, store.risk_ack(booking_id) is not None, now)
     return told
+
+
+def escalate(t, acknowledged: bool, now: datetime) -> bool:
+    """Act on one due acknowledgement deadline, as read (`t`, with its version): settle it, and
+    tell ops in the same transaction unless it was acknowledged. An acknowledgement that commits
+    after the read moves the version on, so this is refused and ops are not told."""
+    s = wiring.settings()
+    data = t.data or {}
+    booking_id = data.get("booking_id") or t.ref_id
+    uow = UnitOfWork()
+    if acknowledged:
+        store.stage_settle(uow, t, "acknowledged", now)
+    else:
+        uow.record(outbox.record(f"risk:{booking_id}:ops", "risk_unacknowledged_ops", s.ops_email,
+                                 {"booking_id": booking_id, "provider_id": data.get("provider_id"),
+                                  "due_at": iso(parse_iso(t.due_at))}, now))
+        store.stage_settle(uow, t, "ops_told", now)
+    try:
+        uow.commit()
+    except Refused:
+        return False  # acknowledged, or taken by another run, meanwhile
+    if not uow.records:
+        return False
+    outbox.deliver_all(uow.records, now)
+    metrics.add_metric(name="RiskAlertEscalated", unit="Count", value=1)
+    logger.info("risk alert unacknowledged: ops told", extra={"booking_id": booking_id})
+    return True
