@@ -119,3 +119,48 @@ def mail_for(address: str) -> list[dict]:
     from tests.support.aws import sent_mail
 
     return [m for m in sent_mail() if address in flat_text(m.get("destinations"))]
+
+
+# --- the authorization table's clinical rows -------------------------------------------------------
+
+def _as(user, role):
+    from chalicelib.identity import Caller
+
+    return Caller(user.id, user.email, role)
+
+
+def table_session(ctx, *, questionnaire: dict | None = None, completed_: bool = False, record: bool = False,
+                  visible: bool = False) -> str:
+    """A fresh session of the table's pair, in the state a row needs; the clock is left where the
+    row's call should happen (sessions are booked from the start of the test's clock)."""
+    from chalicelib import wiring
+    from chalicelib.services.clinical import questionnaires, records
+    from tests.functional.booking_world import fresh_booking
+    from tests.functional.conftest import START
+
+    clock = wiring.clock()
+    clock.at = START
+    booking_id = fresh_booking(ctx, "provider")  # confirmed at once
+    client, provider = _as(ctx["client"], "client"), _as(ctx["provider"], "provider")
+    if questionnaire is not None:
+        questionnaires.submit(client, booking_id, questionnaire["phq9"], questionnaire["gad7"], clock())
+    if completed_:
+        from chalicelib.services import bookings
+        from chalicelib.store import bookings as booking_store
+
+        ends = booking_store.find(booking_id).ends_at
+        clock.at = ends
+        bookings.complete(provider, booking_id, clock())
+        if record:
+            records.write_record(provider, booking_id, "A factual record.", None, clock())
+        if visible:
+            clock.at = ends + timedelta(hours=72)
+    return booking_id
+
+
+def session_body(body=None, **state):
+    """A row's body callable: a fresh session in `state` for each caller, then the row's body."""
+    def make(ctx, who):
+        table_session(ctx, **state)
+        return body
+    return make
