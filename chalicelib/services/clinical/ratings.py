@@ -61,17 +61,6 @@ def _rate_refused(booking_id: str, now: datetime) -> HavenError:
                       details={"state": status_now(fresh, now)})
 
 
-def _chunks(items: list, size: int = MAX_ITEMS_PER_FOLD, minimum: int = rules.FOLD_MIN_PENDING) -> list[list]:
-    """Transactions of at most `size` scores, none smaller than `minimum`."""
-    chunks, rest = [], list(items)
-    while len(rest) > size:
-        take = size if len(rest) - size >= minimum else len(rest) - minimum
-        chunks.append(rest[:take])
-        rest = rest[take:]
-    chunks.append(rest)
-    return chunks
-
-
 def fold_waiting(now: datetime) -> int:
     """The daily sweep: fold each provider's waiting scores once at least `rating_fold_min` wait.
     Reads the queue's shards only (one Query each). Returns how many scores were folded."""
@@ -79,9 +68,9 @@ def fold_waiting(now: datetime) -> int:
     folded = 0
     for shard in queue.shard_names(s.rating_queue_shards):
         for provider_id, items in queue.waiting(shard).items():
-            if not rules.should_fold(len(items), s.rating_fold_min):
-                continue
-            for chunk in _chunks(items, minimum=s.rating_fold_min):
+            start = 0
+            for size in rules.fold_batches(len(items), MAX_ITEMS_PER_FOLD, s.rating_fold_min):
+                chunk, start = items[start:start + size], start + size
                 uow = UnitOfWork()
                 queue.stage_fold(uow, provider_id, chunk)
                 try:
