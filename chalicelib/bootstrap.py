@@ -5,8 +5,8 @@ its channels, registers the email templates, and subscribes the handlers of doma
 is the only module that knows which service reacts to what, so services never import each
 other in a circle (a test checks the whole import graph of `chalicelib`).
 
-    message_posted(room, caller, message, now, other)   replies (the reply promise), alerts,
-                                                        risk language in client messages
+    message_posted(room, caller, message, now, other)   risk language in client messages,
+                                                        replies (the reply promise), alerts
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ def start() -> None:
     outbox.register_channel(outbox.EMAIL, _send_email)
     outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
     booking_notices.register_templates()
-    wiring.subscribe("message_posted", replies.on_member_message)
-    wiring.subscribe("message_posted", alerts.on_member_message)
     from chalicelib.services.clinical import risk_messages
 
+    # Risk language first: it never raises, so a failure in a later handler cannot skip it.
     wiring.subscribe("message_posted", risk_messages.on_member_message)
+    wiring.subscribe("message_posted", replies.on_member_message)
+    wiring.subscribe("message_posted", alerts.on_member_message)
     _started = True
 
 

@@ -19,6 +19,7 @@ from chalicelib.errors import NotFound
 from chalicelib.identity import Caller
 from chalicelib.store import access_log
 from chalicelib.store import bookings as booking_store
+from chalicelib.store import rooms as room_store
 from chalicelib.store.models import ClinicalModel
 
 
@@ -35,12 +36,18 @@ def status_now(b: plans.Booking, now: datetime) -> str:
     return rules.effective_status(b.view(), now, wiring.settings().outcome_grace_hours)
 
 
-def seal(room_id: str, booking_id: str, purpose: str, text: str) -> bytes:
-    return wiring.get("cipher").encrypt(room_id, text, purpose=purpose, context={"booking_id": booking_id})
+def room_key(room_id: str) -> bytes | None:
+    """The room's KMS-wrapped data key, read once per request and passed to `seal`/`unseal` (the
+    cipher would otherwise read it from the room for every body)."""
+    return room_store.RoomKeys().get(room_id)
 
 
-def unseal(item: ClinicalModel, purpose: str) -> str:
-    return wiring.get("cipher").decrypt(item.room_id, item.body, purpose=purpose,
+def seal(room_id: str, booking_id: str, purpose: str, text: str, key_blob: bytes | None = None) -> bytes:
+    return wiring.get("cipher").encrypt(room_id, text, key_blob, purpose=purpose, context={"booking_id": booking_id})
+
+
+def unseal(item: ClinicalModel, purpose: str, key_blob: bytes | None = None) -> str:
+    return wiring.get("cipher").decrypt(item.room_id, item.body, key_blob, purpose=purpose,
                                         context={"booking_id": item.booking_id})
 
 

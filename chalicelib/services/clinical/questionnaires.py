@@ -28,24 +28,20 @@ from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 from chalicelib.services import outbox
-from chalicelib.services.clinical.common import booking_for, log_read, seal, status_now, unseal
+from chalicelib.services.clinical.common import booking_for, log_read, room_key, seal, status_now, unseal
 from chalicelib.store import bookings as booking_store
 from chalicelib.store import clinical as store
 from chalicelib.store import rooms as room_store
 from chalicelib.store import users as user_store
 from chalicelib.store.base import batch_get
-from chalicelib.store.models import ClinicalModel, UserModel
+from chalicelib.store.models import ClinicalModel, RoomModel, UserModel
 from chalicelib.store.unit_of_work import Refused, UnitOfWork
 
 PURPOSE = "questionnaire"
 
 
-def _answers(item: ClinicalModel) -> dict:
-    return json.loads(unseal(item, PURPOSE))
-
-
-def _assessment(item: ClinicalModel) -> rules.Assessment:
-    answers = _answers(item)
+def _assessment(item: ClinicalModel, key_blob: bytes | None = None) -> rules.Assessment:
+    answers = json.loads(unseal(item, PURPOSE, key_blob))
     return rules.assess(answers[rules.PHQ9], answers[rules.GAD7])
 
 
@@ -71,10 +67,16 @@ def submit(caller: Caller, booking_id: str, phq9, gad7, now: datetime) -> dict:
     assessment = rules.assess(phq9, gad7)
     rules.check_can_submit(status_now(b, now), b.ends_at, now, submitted=b.questionnaire_submitted)
     s = wiring.settings()
-    people = batch_get({UserModel: [b.client_id, b.provider_id] if assessment.risk else [b.client_id]})[UserModel]
-    client, provider = people.get(b.client_id), people.get(b.provider_id)
+    client = provider = None
+    if assessment.risk:  # both profiles (region, address) and the room's key in one read
+        found = batch_get({UserModel: [b.client_id, b.provider_id], RoomModel: [b.room_id]})
+        client, provider = found[UserModel].get(b.client_id), found[UserModel].get(b.provider_id)
+        room = found[RoomModel].get(b.room_id)
+        key_blob = room.key_blob if room is not None else None
+    else:
+        key_blob = room_key(b.room_id)
     uow = UnitOfWork()
-    body = seal(b.room_id, b.id, PURPOSE, json.dumps({rules.PHQ9: list(phq9), rules.GAD7: list(gad7)}))
+    body = seal(b.room_id, b.id, PURPOSE, json.dumps({rules.PHQ9: list(phq9), rules.GAD7: list(gad7)}), key_blob)
     item = store.new_entry(b.id, store.QUESTIONNAIRE, client_id=b.client_id, room_id=b.room_id,
                            author_id=caller.id, now=now, body=body)
     uow.create(item, store.create_condition())
@@ -127,10 +129,11 @@ def read(caller: Caller, booking_id: str, now: datetime) -> dict:
 
 
 def _measures(client_id: str) -> dict:
-    rows = []
+    rows, keys = [], {}
     for item in store.questionnaires_of(client_id):
-        a = _assessment(item)
-        rows.append((item, a))
+        if item.room_id not in keys:
+            keys[item.room_id] = room_key(item.room_id)
+        rows.append((item, _assessment(item, keys[item.room_id])))
     flags = rules.measures([a for _item, a in rows])
     return {"items": [{"booking_id": item.booking_id, "submitted_at": iso(parse_iso(item.submitted_at)),
                        "phq9_score": a.phq9_score, "phq9_severity": a.phq9_severity,
