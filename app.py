@@ -21,6 +21,10 @@ from chalicelib.api.links import bp as links_bp  # noqa: E402
 
 for blueprint in (bookings_bp, links_bp):
     app.register_blueprint(blueprint)
+# The clinical record: questionnaires, measures, ratings, session records, the access log.
+from chalicelib.api.clinical import bp as clinical_bp  # noqa: E402
+
+app.register_blueprint(clinical_bp)
 routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 

@@ -27,6 +27,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
     "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
+    "clinical", "rating_queue",
 )
 
 
@@ -86,6 +87,17 @@ class Settings:
     slots_max_range_days: int = 31
     link_token_days: int = 7
     idempotency_ttl_hours: int = 24
+    # Clinical record (SPEC §2 "Clinical record")
+    risk_ack_minutes: int = 60                       # a questionnaire risk alert unacknowledged this long: ops told
+    risk_alert_interval_seconds: int = 3600          # flagged messages: at most one urgent provider email per room
+    risk_notice_interval_seconds: int = 24 * 3600    # ...and one crisis-resources system message per room
+    risk_unread_minutes: int = 60                    # a flagged message the provider has not read: ops told
+    rating_window_days: int = 30
+    rating_fold_min: int = 3                         # scores wait until at least this many, per provider
+    rating_display_min: int = 5                      # the public rating shows from this many folded ratings
+    rating_queue_shards: int = 8
+    record_visible_after_hours: int = 72
+    record_text_max_chars: int = 20_000
     # Sweeps
     revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)

@@ -662,6 +662,7 @@ def secret_and_mail_resources() -> dict[str, dict]:
 
 
 ACCESS_LOG_TABLE = "AccessLogTable"
+CLINICAL_TABLE = "ClinicalTable"  # the clinical record's entries: created once, never changed
 
 
 def signing_key_parameter_path() -> str:
@@ -693,6 +694,10 @@ def role_statements(table_ids: list[str]) -> list[dict]:
             "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                        "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
             "Resource": arn_of(ACCESS_LOG_TABLE)}] if ACCESS_LOG_TABLE in table_ids else []),
+        *([{"Sid": "ClinicalRecordAppendOnly", "Effect": "Deny",
+            # Questionnaires, risk acknowledgements, records, amendments, member notes: append only.
+            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            "Resource": arn_of(CLINICAL_TABLE)}] if CLINICAL_TABLE in table_ids else []),
         {"Sid": "MediaObjects", "Effect": "Allow",
          "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
          "Resource": sub(f"${{{BUCKET}.Arn}}/*")},

@@ -20,6 +20,28 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "A client message in one of your Haven rooms has waited past the reply promise "
         "(due $due_at). Please reply in the Haven app.\n\nRoom: $room_id",
     ),
+    # The clinical record: urgent alerts carry ids only: no scores, no answers, no message text.
+    "risk_questionnaire_provider": (
+        "Urgent: a client may be at risk",
+        "A client's answers before an upcoming session suggest they may be at risk. Please open Haven now, "
+        "review the session's questionnaire and acknowledge this alert within $ack_minutes minutes; "
+        "if it is not acknowledged, Haven's operations team is told.\n\nBooking: $booking_id",
+    ),
+    "risk_unacknowledged_ops": (
+        "Risk alert not acknowledged: booking $booking_id",
+        "A questionnaire risk alert for booking $booking_id was not acknowledged by its provider "
+        "($provider_id) by $due_at. Please follow it up with the provider.",
+    ),
+    "risk_message_provider": (
+        "Urgent: a message may need your attention",
+        "A client message in one of your Haven rooms may show risk of harm. Please open the Haven app and "
+        "read the room now.\n\nRoom: $room_id",
+    ),
+    "risk_message_unread_ops": (
+        "Flagged message unread: room $room_id",
+        "A client message flagged for risk in room $room_id has not been read by its provider ($provider_id) "
+        "within an hour. Please follow it up with the provider.",
+    ),
     "reply_overdue_ops": (
         "Reply promise missed: room $room_id",
         "A client message in room $room_id has not been answered one working day after it was due "

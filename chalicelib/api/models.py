@@ -175,3 +175,25 @@ SlotsQuery = Query("SlotsQuery", **{"from": Field("datetime", required=False, de
                                     "to": Field("datetime", required=False, description="default from + 7 days")})
 
 LinkAction = Query("LinkAction", action=Field("string", required=False, enum=("confirm", "decline")))
+
+
+# --- the clinical record ------------------------------------------------------------------------
+
+_ANSWER = Field("integer", min=0, max=3)
+
+Questionnaire = Model(
+    "Questionnaire",
+    phq9=Field("array", min_len=9, max_len=9, items=_ANSWER, description="PHQ-9: 9 answers, each 0–3, in item order"),
+    gad7=Field("array", min_len=7, max_len=7, items=_ANSWER, description="GAD-7: 7 answers, each 0–3, in item order"),
+)
+
+Rating = Model("Rating", score=Field("integer", min=1, max=5, description="1 (worst) to 5 (best)"))
+
+RecordText = Model(
+    "RecordText",
+    text=Field("string", min_len=1, max_len=_s.record_text_max_chars,
+               description="1..20,000 characters (Unicode code points), not only white space"),
+)
+
+AccessLogQuery = page_query()
+AccessLogQuery.name = "AccessLogQuery"

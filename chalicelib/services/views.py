@@ -1,16 +1,15 @@
 """How resources look on the wire: one place, so every route shows a resource the same way."""
 from __future__ import annotations
 
+from chalicelib import settings
+from chalicelib.domain import ratings
 from chalicelib.store.models import RoomModel, UserModel
-
-RATING_MIN_COUNT = 5
 
 
 def provider_public(user: UserModel) -> dict:
-    count = int(user.rating_count or 0)
-    rating = None
-    if count >= RATING_MIN_COUNT:
-        rating = {"average": round(float(user.rating_sum or 0) / count, 2), "count": count}
+    # SPEC §2 Ratings: from 5 folded ratings on, the average to 1 decimal rounded half up.
+    rating = ratings.display(ratings.Totals(int(user.rating_sum or 0), int(user.rating_count or 0)),
+                             settings.get().rating_display_min)
     return {
         "id": user.id,
         "name": user.name,

@@ -104,6 +104,9 @@ class RoomModel(Model):
     alert_provider_seq = NumberAttribute(null=True)
     reply_due_at = UnicodeAttribute(null=True)
     reply_timer_id = UnicodeAttribute(null=True)
+    # risk language in client messages: the last urgent provider email and crisis-resources notice
+    risk_alert_at = UnicodeAttribute(null=True)
+    risk_notice_at = UnicodeAttribute(null=True)
     by_client = RoomsByClient()
     by_provider = RoomsByProvider()
 
@@ -124,6 +127,8 @@ class MessageModel(Model):
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)
     count_system = NumberAttribute(default=0)
+    # a client text message the risk-language detector flagged: {"category", "version"}, never words
+    flag = JSONAttribute(null=True)
 
 
 class MediaModel(Model):
@@ -281,6 +286,11 @@ class BookingModel(Model):
     provider_joined_at = UnicodeAttribute(null=True)
     ended_by = UnicodeAttribute(null=True)
     cancel_reason = BinaryAttribute(null=True, legacy_encoding=False)  # sealed with the room's key; never logged, never emailed
+    # clinical record: when the questionnaire was submitted, whether it raised risk (the provider
+    # sees `risk_flag`), and whether the client rated the session (never the score, never when)
+    questionnaire_at = UnicodeAttribute(null=True)
+    risk_flag = BooleanAttribute(null=True)
+    rated = BooleanAttribute(null=True)
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 
@@ -319,10 +329,54 @@ class AccessLogModel(Model):
     reader_id = UnicodeAttribute()
     reader_role = UnicodeAttribute()
     room_id = UnicodeAttribute(null=True)
-    resource = UnicodeAttribute()  # messages | record | questionnaire
+    booking_id = UnicodeAttribute(null=True)
+    resource = UnicodeAttribute()  # messages | record | questionnaire | measures
+
+
+# --- the clinical record ------------------------------------------------------------------------
+
+class ClinicalByClient(GlobalSecondaryIndex):
+    """A client's questionnaires, oldest first (sparse: only questionnaires carry `submitted_at`)."""
+    Meta = index_meta("by_client", AllProjection())
+    client_id = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
+
+
+class ClinicalModel(Model):
+    """The clinical record of a booking, as append-only entries: its questionnaire, the provider's
+    acknowledgement of a risk alert, the session record, amendments and member notes. Every entry
+    is created once (`attribute_not_exists`) and never updated or deleted (the functions' IAM
+    role denies both on this table). `body` is sealed with the client's room key (purpose and
+    booking in the encryption context); everything else is ids and times."""
+    Meta = meta("clinical")
+    booking_id = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)  # questionnaire | risk_ack | record | amendment#… | member_note#…
+    kind = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    author_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()  # clock.sortable
+    submitted_at = UnicodeAttribute(null=True)  # questionnaires only (the by_client index)
+    body = BinaryAttribute(null=True, legacy_encoding=False)
+    idem = UnicodeAttribute(null=True)  # SHA-256 of (author, route, Idempotency-Key) when one was sent
+    by_client = ClinicalByClient()
+
+
+class RatingQueueModel(Model):
+    """A session score waiting to be folded into its provider's totals (SPEC §2 Ratings).
+
+    Deliberately nothing but the provider and the score: no client id, no booking id, no time
+    (not even a day), and a random id. Items are grouped in a few partitions (`shard`, derived
+    from the provider id) so the daily sweep reads only the queue, never a Scan."""
+    Meta = meta("rating_queue")
+    shard = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)  # "<provider id>#<random 128 bits>"
+    provider_id = UnicodeAttribute()
+    score = NumberAttribute()
 
 
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
     LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
+    ClinicalModel, RatingQueueModel,
 ]

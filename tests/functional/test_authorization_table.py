@@ -90,6 +90,32 @@ EXTRA.update({
     ("POST", "/links/{token}"): (None, everyone(400)),
 })
 
+# The clinical record: each acting row gets a fresh session of the pair in the state it needs.
+from tests.functional.clinical_world import body as _answers, session_body  # noqa: E402
+
+_RISKY = _answers(item9=1)
+EXTRA.update({
+    ("PUT", "/bookings/{booking_id}/questionnaire"): (session_body(_answers()),
+                                                      only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("GET", "/bookings/{booking_id}/questionnaire"): (session_body(questionnaire=_answers()), MEMBERS_ONLY),
+    ("POST", "/bookings/{booking_id}/risk-acknowledgement"): (session_body(questionnaire=_RISKY),
+                                                              only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("GET", "/clients/me/measures"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/clients/{client_id}/measures"): (None, only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/rating"): (session_body({"score": 4}, completed_=True),
+                                               only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("PUT", "/bookings/{booking_id}/record"): (session_body({"text": "Record."}, completed_=True),
+                                              only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/record/amendments"): (
+        session_body({"text": "Amendment."}, completed_=True, record=True), only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/record/notes"): (
+        session_body({"text": "Note."}, completed_=True, record=True, visible=True),
+        only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("GET", "/bookings/{booking_id}/record"): (session_body(completed_=True, record=True, visible=True),
+                                              MEMBERS_ONLY),
+    ("GET", "/clients/me/access-log"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+})
+
 
 def test_every_registered_route_is_in_the_table():
     registered = {(method, path) for (path, method) in ROUTES}
