@@ -27,6 +27,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
     "bookings", "claims", "ledger", "links", "idempotency", "access_log",
+    "listings",
 )
 
 
@@ -86,6 +87,14 @@ class Settings:
     slots_max_range_days: int = 31
     link_token_days: int = 7
     idempotency_ttl_hours: int = 24
+    # Matching and continuity of care (SPEC §2)
+    default_provider_capacity: int = 25
+    match_focus_points: int = 3
+    match_near_zone_points: int = 1
+    match_near_zone_hours: int = 3
+    match_retry_minutes: int = 5  # a waiting client is tried again on each deadlines run
+    waiting_ops_notice_hours: int = 48
+    handover_followup_minutes: int = 2  # the sweep finishes a handover whose request died
     # Sweeps
     sweep_batch: int = 100
     notification_max_attempts: int = 10
