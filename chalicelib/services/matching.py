@@ -128,8 +128,17 @@ def needs_of(client: UserModel, kind: str, *, with_name: bool = True) -> rules.N
 def _choose(scene: Scene, needs: rules.Needs, now: datetime, exclude: tuple[str, ...] = ()) -> rules.Match | None:
     s = wiring.settings()
     pool = [candidate(p) for p in scene.providers.values() if p.kind == scene.kind]
+    exclude = (*exclude, *left_behind(scene.room))
     return rules.match(pool, needs, now, exclude=exclude, focus_points=s.match_focus_points,
                        near_zone_points=s.match_near_zone_points, near_zone_hours=s.match_near_zone_hours)
+
+
+def left_behind(room: RoomModel | None) -> tuple[str, ...]:
+    """The providers the client changed away from in this room (a change of mind): never chosen
+    for them again by matching (ops may still assign them)."""
+    history = (room.history if room is not None else None) or []
+    return tuple(dict.fromkeys(before.get("provider_id") for before, entry in zip(history, history[1:])
+                               if entry.get("reason") == CHANGE and before.get("provider_id")))
 
 
 def _last_reasons(room: RoomModel | None) -> tuple[str, ...]:
@@ -425,7 +434,9 @@ def _rematch(client_id: str, kind: str, gone_provider_id: str, now: datetime) ->
         scene = _scene(client, kind, client.region, extra_ids=(gone_provider_id,))
         if scene.current is None or scene.current.id != gone_provider_id:
             return False  # handed over already (a replay, or another run)
-        chosen = _choose(scene, needs_of(client, kind, with_name=False), now, exclude=(gone_provider_id,))
+        chosen = None
+        if client.status != "discharged":  # a discharged client keeps the room to read, no new provider
+            chosen = _choose(scene, needs_of(client, kind, with_name=False), now, exclude=(gone_provider_id,))
         to = scene.providers[chosen.provider_id] if chosen else None
         _commit(scene, Move(DEACTIVATION, HAVEN, to, chosen.reasons if chosen else ()), now)
         return True

@@ -402,3 +402,21 @@ def test_ops_find_a_client_by_email_ignoring_case(api, world):
     provider = world.provider()
     assert api.get(f"/ops/clients?email={provider.email}", world.ops).json["items"] == []
     assert api.get(f"/ops/clients?email={client.email}", client).status == 403
+
+
+def test_matching_never_sends_a_client_back_to_a_provider_they_changed_away_from(api, world, clock, run_sweep):
+    client = world.client()
+    first = world.provider()
+    intake(api, client)
+    second = world.provider()
+    assert api.post("/clients/me/provider-change", client, {"provider_kind": "therapist"}).json["provider_id"] \
+        == second.id
+    api.post(f"/ops/providers/{second.id}/deactivate", world.ops)
+    deadlines(run_sweep, clock, minutes=5)
+    profile = me(api, client)
+    assert (profile["status"], profile["rooms"][0]["provider_id"]) == ("waiting", None)
+    third = world.provider()
+    deadlines(run_sweep, clock, minutes=10)
+    assert me(api, client)["rooms"][0]["provider_id"] == third.id
+    # ops may still assign the first one
+    assert api.put("/ops/assignments", world.ops, {"client_id": client.id, "provider_id": first.id}).status == 200
