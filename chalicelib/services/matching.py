@@ -160,6 +160,7 @@ class Move:
     forced: bool = False
     expect_waiting_due: str | None = None  # the sweep acting on the waiting item due then
     notify_first: bool = True        # tell the client and the provider of a first match
+    client_actions: tuple = ()       # more changes to the client's item, in the same transaction
 
 
 def _commit(scene: Scene, move: Move, now: datetime) -> str:
@@ -192,7 +193,8 @@ def _commit(scene: Scene, move: Move, now: datetime) -> str:
         waiting[kind] = {"since": iso(now), "reason": move.reason}
     status = "discharged" if client.status == "discharged" else (WAITING if waiting else "active")
     uow.update(client, [UserModel.status.set(status),
-                        UserModel.waiting.set(waiting) if waiting else UserModel.waiting.remove()],
+                        UserModel.waiting.set(waiting) if waiting else UserModel.waiting.remove(),
+                        *move.client_actions],
                UserModel.id.exists(), add_version_condition=False)
     if new is not None and care.is_due(scene.waiting):
         care.stage_settle(uow, scene.waiting, "matched", now, expect_due_at=move.expect_waiting_due)
@@ -286,30 +288,38 @@ def _not_discharged(client: UserModel) -> None:
         raise HavenError("Your care with Haven has ended.", "discharged")
 
 
-def intake(caller: Caller, body: dict, now: datetime) -> dict:
-    """`PUT /clients/me/intake`: record what the client asks for, and match them unless they
-    already have a provider of that kind (then the answer names that provider: a retry, or a
-    second intake, never moves a client; a change of provider is its own route)."""
-    client = _client(caller.id)
-    _not_discharged(client)
-    kind = body["provider_kind"]
+def _intake_actions(client: UserModel, body: dict, now: datetime) -> list:
+    """Record the intake on the client (in memory, and as the actions that store it)."""
     intakes = dict(client.intake or {})
-    intakes[kind] = {"focus_areas": list(body["focus_areas"]), "gender_preference": body.get("gender_preference"),
-                     "provider_name": body.get("provider_name"), "at": iso(now)}
-    client.update(actions=[UserModel.region.set(body["region"]), UserModel.languages.set(list(body["languages"])),
-                           UserModel.intake.set(intakes), UserModel.updated_at.set(iso(now))],
-                  add_version_condition=False)
+    intakes[body["provider_kind"]] = {"focus_areas": list(body["focus_areas"]),
+                                      "gender_preference": body.get("gender_preference"),
+                                      "provider_name": body.get("provider_name"), "at": iso(now)}
+    client.region, client.languages, client.intake = body["region"], list(body["languages"]), intakes
+    return [UserModel.region.set(client.region), UserModel.languages.set(client.languages),
+            UserModel.intake.set(intakes), UserModel.updated_at.set(iso(now))]
+
+
+def intake(caller: Caller, body: dict, now: datetime) -> dict:
+    """`PUT /clients/me/intake`: record what the client asks for (profile region and languages,
+    and the rest per provider kind) and match them, in the same transaction, unless they already
+    have a provider of that kind (then the answer names that provider: a retry, or a second
+    intake, never moves a client; a change of provider is its own route)."""
+    kind = body["provider_kind"]
 
     def attempt(n: int) -> Answer:
-        fresh = client if n == 0 else _client(caller.id)
-        scene = _scene(fresh, kind, fresh.region)
+        client = _client(caller.id)
+        _not_discharged(client)
+        actions = _intake_actions(client, body, now)
+        scene = _scene(client, kind, client.region)
         if scene.current is not None:
+            client.update(actions=actions, add_version_condition=False)
             return Answer(MATCHED, _last_reasons(scene.room), scene.current.id, scene.room.id)
-        needs = needs_of(fresh, kind)
+        needs = needs_of(client, kind)
         chosen = _choose(scene, needs, now)
         if chosen is None:
-            return _wait(scene, needs, now, INTAKE, caller.id)
-        room_id = _commit(scene, Move(INTAKE, caller.id, scene.providers[chosen.provider_id], chosen.reasons), now)
+            return _wait(scene, needs, now, INTAKE, caller.id, client_actions=actions)
+        room_id = _commit(scene, Move(INTAKE, caller.id, scene.providers[chosen.provider_id], chosen.reasons,
+                                      client_actions=tuple(actions)), now)
         return Answer(MATCHED, chosen.reasons, chosen.provider_id, room_id)
 
     return _retrying(attempt).view()
@@ -321,7 +331,7 @@ def _waiting_reasons(needs: rules.Needs) -> tuple[str, ...]:
 
 
 def _wait(scene: Scene, needs: rules.Needs, now: datetime, reason: str, by: str,
-          from_provider: str | None = None) -> Answer:
+          from_provider: str | None = None, client_actions: list | None = None) -> Answer:
     """Nobody fits now: the client waits (their waiting item is retried by the deadlines sweep).
     A client who still has a provider (a change of mind) keeps them and stays `active`."""
     s = wiring.settings()
@@ -332,11 +342,13 @@ def _wait(scene: Scene, needs: rules.Needs, now: datetime, reason: str, by: str,
     if from_provider:
         data["from_provider_id"] = from_provider
     care.stage_waiting(uow, scene.client.id, scene.kind, data, now + timedelta(minutes=s.match_retry_minutes), now)
+    actions = list(client_actions or [])
     if from_provider is None and scene.client.status != "discharged":
         waiting = dict(scene.client.waiting or {})
         waiting.setdefault(scene.kind, {"since": data["since"], "reason": reason})
-        uow.update(scene.client, [UserModel.status.set(WAITING), UserModel.waiting.set(waiting)],
-                   UserModel.id.exists(), add_version_condition=False)
+        actions += [UserModel.status.set(WAITING), UserModel.waiting.set(waiting)]
+    if actions:
+        uow.update(scene.client, actions, UserModel.id.exists(), add_version_condition=False)
     uow.commit()
     logger.info("client waiting", extra={"client_id": scene.client.id, "kind": scene.kind, "reason": reason})
     return Answer(WAITING, _waiting_reasons(needs))
@@ -346,12 +358,11 @@ def change_provider(caller: Caller, body: dict, now: datetime) -> dict:
     """`POST /clients/me/provider-change`: matching without the current provider. A match takes
     over the same room at once; nobody fitting leaves the current provider in place (the client
     stays `active`) and the deadlines sweep keeps looking."""
-    client = _client(caller.id)
-    _not_discharged(client)
     kind = body["provider_kind"]
 
     def attempt(n: int) -> Answer:
-        fresh = client if n == 0 else _client(caller.id)
+        fresh = _client(caller.id)
+        _not_discharged(fresh)
         scene = _scene(fresh, kind, fresh.region)
         if scene.current is None:
             state = "waiting" if (fresh.waiting or {}).get(kind) else "no_provider"
@@ -370,36 +381,50 @@ def change_provider(caller: Caller, body: dict, now: datetime) -> dict:
 
 # --- ops ---------------------------------------------------------------------------------------------
 
+def _assignment_scene(client_id: str, provider_id: str) -> tuple[Scene, UserModel]:
+    """Both people, the client's possible rooms and waiting items in ONE BatchGetItem (plus one
+    GetItem for the provider who has the room now, on a change)."""
+    rooms = {kind: room_store.room_id_for(client_id, kind) for kind in listings.KINDS}
+    timers = {kind: care.waiting_id(client_id, kind) for kind in listings.KINDS}
+    found = batch_get({UserModel: [client_id, provider_id], RoomModel: list(rooms.values()),
+                       TimerModel: list(timers.values())})
+    client, provider = found[UserModel].get(client_id), found[UserModel].get(provider_id)
+    if client is None or client.role != "client":
+        raise NotFound("client")
+    if provider is None or provider.role != "provider":
+        raise NotFound("provider")
+    if not provider.active:
+        raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
+    kind = provider.kind
+    room = found[RoomModel].get(rooms.get(kind, ""))
+    current = None
+    if room is not None and room.provider_id:
+        current = provider if room.provider_id == provider.id else user_store.get(room.provider_id)
+    return Scene(client, kind, room, current, found[TimerModel].get(timers.get(kind, "")),
+                 {provider.id: provider}), provider
+
+
 def assign(caller: Caller, body: dict, now: datetime) -> dict:
     """`PUT /ops/assignments`: ops choose the provider; the filters of matching that ops may not
     skip silently are checked (`not_licensed`, `language_mismatch`, `at_capacity`) unless
     `force`, which the room's history records with who and when."""
-    client = user_store.get(body["client_id"])
-    if client is None or client.role != "client":
-        raise NotFound("client")
     forced = bool(body.get("force"))
 
     def attempt(n: int) -> dict:
-        provider = user_store.get(body["provider_id"])
-        if provider is None or provider.role != "provider":
-            raise NotFound("provider")
-        if not provider.active:
-            raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
-        fresh = client if n == 0 else user_store.get(client.id)
-        scene = _scene(fresh, provider.kind, None, extra_ids=(provider.id,))
+        scene, provider = _assignment_scene(body["client_id"], body["provider_id"])
+        client = scene.client
         already = scene.current is not None and scene.current.id == provider.id
-        needs = rules.Needs(region=fresh.region or "", languages=tuple(fresh.languages or ()))
+        needs = rules.Needs(region=client.region or "", languages=tuple(client.languages or ()))
         rules.check_assignment(candidate(provider), needs, force=forced, already_assigned=already)
+        out = {"room_id": scene.room_id, "client_id": client.id, "provider_id": provider.id,
+               "provider_kind": provider.kind, "forced": False}
         if already:
-            return {"room_id": scene.room.id, "client_id": fresh.id, "provider_id": provider.id,
-                    "provider_kind": provider.kind, "forced": False}
+            return out
         # Refused (the last place went meanwhile): read again; the check above then says at_capacity.
-        room_id = _commit(scene, Move(ASSIGNMENT, caller.id, provider, forced=forced, notify_first=False), now)
-        out = {"room_id": room_id, "client_id": fresh.id, "provider_id": provider.id, "provider_kind": provider.kind,
-               "forced": forced}
+        _commit(scene, Move(ASSIGNMENT, caller.id, provider, forced=forced, notify_first=False), now)
         if forced:
             metrics.add_metric(name="AssignmentForced", unit="Count", value=1)
-            out["forced_by"], out["forced_at"] = caller.id, iso(now)
+            out.update(forced=True, forced_by=caller.id, forced_at=iso(now))
         return out
 
     return _retrying(attempt)

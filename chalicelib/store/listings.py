@@ -1,9 +1,9 @@
 """Providers by licensed region: the index matching and the directory read candidates through.
 
 One `ListingModel` item per active provider per licensed region (`region` = the licence as
-written, `GB` or `GB-SCT`; `sk` = `<kind>#<provider id>`). A client in `GB-SCT` is covered by a
-`GB-SCT` licence and by a bare `GB` one (SPEC §2), so candidates are two Queries: the region's
-key and its country's key. What they read grows with the providers licensed there, never with
+written, `GB` or `GB-SCT`; range key the provider id; `kind` beside it). A client in `GB-SCT` is
+covered by a `GB-SCT` licence and by a bare `GB` one (SPEC §2), so candidates are two Queries:
+the region's key and its country's key. What they read grows with the providers licensed there, never with
 the network. The items are written and deleted in the same transaction as the provider's
 licences (`stage`), and only while the provider is active.
 """
@@ -15,11 +15,7 @@ from typing import Iterable, Iterator
 from chalicelib.store.models import ListingModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
-KINDS = ("psychiatrist", "therapist")  # sorted: `sk` order within a region
-
-
-def sort_key(kind: str, provider_id: str) -> str:
-    return f"{kind}#{provider_id}"
+KINDS = ("therapist", "psychiatrist")
 
 
 def keys_covering(region: str) -> list[str]:
@@ -41,29 +37,25 @@ def stage(uow: UnitOfWork, provider_id: str, kind: str, before: Iterable[str] | 
     (either may be empty: listing a new provider, unlisting a deactivated one)."""
     old, new = _normalised(before), _normalised(after)
     for region in sorted(new - old):
-        uow.create(ListingModel(region, sort_key(kind, provider_id), provider_id=provider_id, kind=kind),
-                   condition=ListingModel.sk.does_not_exist())
+        uow.create(ListingModel(region, provider_id, kind=kind), condition=ListingModel.provider_id.does_not_exist())
     for region in sorted(old - new):
-        uow.delete(ListingModel(region, sort_key(kind, provider_id)))
+        uow.delete(ListingModel(region, provider_id))
 
 
-def _stream(region: str, kind: str, after_id: str | None, page_size: int) -> Iterator[str]:
-    if after_id:  # one sort-key condition per Query: `between` is inclusive, so the start is skipped
-        condition = ListingModel.sk.between(sort_key(kind, after_id), f"{kind}$")  # `$` sorts right after `#`
-    else:
-        condition = ListingModel.sk.startswith(f"{kind}#")
-    for item in ListingModel.query(region, condition, page_size=page_size):
-        if item.provider_id != after_id:
-            yield item.provider_id
+def _stream(region: str, kinds: tuple[str, ...] | None, after_id: str | None, page_size: int) -> Iterator[str]:
+    condition = ListingModel.provider_id > after_id if after_id else None
+    kind_filter = ListingModel.kind.is_in(*kinds) if kinds else None
+    for item in ListingModel.query(region, condition, filter_condition=kind_filter, page_size=page_size):
+        yield item.provider_id
 
 
 def provider_ids(region: str, kinds: Iterable[str] | None = None, *, after_id: str | None = None,
                  page_size: int = 100) -> Iterator[str]:
     """Ids of the providers licensed to practise in `region` (exactly or by bare country), of
-    `kinds` (default: every kind), in id order without repeats, after `after_id`. Lazy: a
-    caller that stops early reads only what it used (plus a page)."""
-    streams = [_stream(key, kind, after_id, page_size)
-               for key in keys_covering(region) for kind in (tuple(kinds) if kinds else KINDS)]
+    `kinds` (default: every kind), in id order without repeats, after `after_id`: one Query per
+    covering key, merged. Lazy: a caller that stops early reads only what it used (plus a page)."""
+    wanted = tuple(kinds) if kinds else None
+    streams = [_stream(key, wanted, after_id, page_size) for key in keys_covering(region)]
     last = None
     for provider_id in heapq.merge(*streams):
         if provider_id != last:

@@ -327,12 +327,12 @@ class AccessLogModel(Model):
 
 class ListingModel(Model):
     """One item per provider per licensed region: the index matching and the directory read
-    candidates through (`region` = a licence, `GB` or `GB-SCT`; `sk` = `<kind>#<provider id>`).
-    Only active providers are listed; the items move in the transaction that changes the licences."""
+    candidates through (`region` = a licence, `GB` or `GB-SCT`; by provider id within it, the
+    directory's order). Only active providers are listed; the items move in the transaction that
+    changes the licences."""
     Meta = meta("listings")
     region = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    provider_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
 
 

@@ -25,7 +25,6 @@ INTAKE = {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", 
 def _providers(count: int, region: str, prefix: str) -> None:
     """`count` active therapists licensed in `region`, with their listing items (batch writes)."""
     from chalicelib.clock import iso
-    from chalicelib.store import listings
     from chalicelib.store.models import ListingModel, UserModel
 
     with UserModel.batch_write() as users, ListingModel.batch_write() as listed:
@@ -36,8 +35,7 @@ def _providers(count: int, region: str, prefix: str) -> None:
                 kind="therapist", licensed_regions=[region], languages=["en"], timezone="America/New_York",
                 focus_areas=["anxiety"] if n % 3 == 0 else ["grief"], capacity=1000, active_clients=0, accepting=True,
                 active=True, directory="provider", created_at=iso(NOW), rating_sum=0, rating_count=0))
-            listed.save(ListingModel(region, listings.sort_key("therapist", provider_id), provider_id=provider_id,
-                                     kind="therapist"))
+            listed.save(ListingModel(region, provider_id, kind="therapist"))
 
 
 def _measure(api: Api, world: World) -> dict:
