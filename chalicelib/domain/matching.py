@@ -103,6 +103,16 @@ def covers(licence: str, region: str) -> bool:
     return licence == region or ("-" not in licence and region.split("-")[0] == licence)
 
 
+def licences_covering(region: str) -> tuple[str, ...]:
+    """Every licence that `covers` the region: itself and, for a subdivision, its bare country
+    (what the listings index is queried by: `GB-SCT` → `GB-SCT`, `GB`)."""
+    region = (region or "").strip().upper()
+    if not region:
+        return ()
+    country = region.split("-")[0]
+    return (region,) if country == region else (region, country)
+
+
 def licensed_in(licensed_regions: Iterable[str], region: str) -> bool:
     return bool(region) and any(covers(licence, region) for licence in licensed_regions or () if licence)
 

@@ -24,6 +24,8 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     """`other()` gives the recipient's profile (read only when an alert is due)."""
     recipient_role = "provider" if caller.is_client else "client"
     recipient_id = room.provider_id if caller.is_client else room.client_id
+    if not recipient_id:  # the client waits for a new provider: nobody to alert
+        return False
     alert_at = getattr(RoomModel, f"alert_{recipient_role}_at")
     alert_seq = getattr(RoomModel, f"alert_{recipient_role}_seq")
     read_seq = getattr(RoomModel, f"read_{recipient_role}_seq")

@@ -443,7 +443,7 @@ def sweep_deactivations(now: datetime) -> int:
         provider_id = timer.ref_id
         rooms = list(RoomModel.by_provider.query(provider_id, limit=s.sweep_batch))
         for room in rooms:
-            if _rematch(room.client_id, room.provider_kind, provider_id, now):
+            if _each(_rematch, room.client_id, room.provider_kind, provider_id, now, ids={"room_id": room.id}):
                 moved += 1
         if not rooms:
             care.settle(timer.id, "done", now, expect_due_at=timer.due_at)
@@ -474,7 +474,7 @@ def sweep_waiting(now: datetime) -> dict:
     s = wiring.settings()
     counts = {"waiting_matched": 0, "waiting_ops_told": 0}
     for timer in care.due(care.WAITING, now, s.sweep_batch):
-        matched, told = _retry_waiting(timer, now)
+        matched, told = _each(_retry_waiting, timer, now, ids={"timer_id": timer.id}) or (0, 0)
         counts["waiting_matched"] += matched
         counts["waiting_ops_told"] += told
     return counts
@@ -520,6 +520,17 @@ def _retry_waiting(timer: TimerModel, now: datetime) -> tuple[int, int]:
 def sweep_followups(now: datetime) -> int:
     done = 0
     for timer in care.due(care.FOLLOWUP, now, wiring.settings().sweep_batch):
-        follow_up(timer.id, dict(timer.data or {}), now)
-        done += 1
+        if _each(follow_up, timer.id, dict(timer.data or {}), now, ids={"timer_id": timer.id}) is not False:
+            done += 1
     return done
+
+
+def _each(step, *args, ids: dict):
+    """One due item's step: a failure is logged (ids only) and left for the next run, never
+    stopping the others. Returns the step's result, or False when it failed."""
+    try:
+        return step(*args)
+    except Exception as error:
+        logger.exception("matching step failed", extra={**ids, "error": type(error).__name__})
+        metrics.add_metric(name="MatchingStepFailed", unit="Count", value=1)
+        return False

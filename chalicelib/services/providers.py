@@ -190,7 +190,10 @@ def patch(provider_id: str, body: dict, now: datetime) -> dict:
         except Refused:
             continue
         logger.info("provider changed", extra={"provider_id": user.id, "fields": sorted(n for n in PATCHABLE if n in body)})
-        return _ops_view(_provider(provider_id))
+        for name in PATCHABLE:  # what the transaction wrote, without reading it again
+            if name in body:
+                setattr(user, name, body[name])
+        return _ops_view(user)
     raise HavenError("This provider is being changed by someone else; try again.", "invalid_state",
                      details={"state": "busy"})
 
@@ -213,6 +216,7 @@ def deactivate(provider_id: str, now: datetime) -> dict:
         except Refused:
             continue
         logger.info("provider deactivated", extra={"provider_id": user.id})
-        return _ops_view(_provider(provider_id))
+        user.active, user.directory, user.deactivated_at = False, user_store.INACTIVE_PROVIDER, iso(now)
+        return _ops_view(user)
     raise HavenError("This provider is being changed by someone else; try again.", "invalid_state",
                      details={"state": "busy"})

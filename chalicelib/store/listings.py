@@ -12,19 +12,16 @@ from __future__ import annotations
 import heapq
 from typing import Iterable, Iterator
 
+from chalicelib.domain.matching import licences_covering
 from chalicelib.store.models import ListingModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
 KINDS = ("therapist", "psychiatrist")
 
 
-def keys_covering(region: str) -> list[str]:
+def keys_covering(region: str) -> tuple[str, ...]:
     """The licence keys that cover a client's region: itself, and its bare country."""
-    region = (region or "").strip().upper()
-    if not region:
-        return []
-    country = region.split("-")[0]
-    return [region] if country == region else [region, country]
+    return licences_covering(region)
 
 
 def _normalised(regions: Iterable[str] | None) -> set[str]:

@@ -54,7 +54,9 @@ def stage_handover(uow, room_id: str, from_provider_id: str | None, to_provider_
     condition = (RoomModel.provider_id == from_provider_id) if from_provider_id \
         else (RoomModel.id.exists() & RoomModel.provider_id.does_not_exist())
     move = RoomModel.provider_id.set(to_provider_id) if to_provider_id else RoomModel.provider_id.remove()
-    uow.update(RoomModel(room_id), [move, RoomModel.history.set((RoomModel.history | []).append([entry]))],
+    # The new provider's first new-message alert must not wait on one the old provider never read.
+    uow.update(RoomModel(room_id), [move, RoomModel.history.set((RoomModel.history | []).append([entry])),
+                                    RoomModel.alert_provider_at.remove(), RoomModel.alert_provider_seq.remove()],
                condition)
 
 

@@ -420,3 +420,31 @@ def test_matching_never_sends_a_client_back_to_a_provider_they_changed_away_from
     assert me(api, client)["rooms"][0]["provider_id"] == third.id
     # ops may still assign the first one
     assert api.put("/ops/assignments", world.ops, {"client_id": client.id, "provider_id": first.id}).status == 200
+
+
+def test_the_new_provider_is_alerted_even_when_the_old_one_left_an_alert_unread(api, world, clock):
+    client = world.client()
+    old = world.provider()
+    room_id = intake(api, client)["room_id"]
+    api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "one"})
+    assert len([m for m in mail_to(old.email) if "new message" in m["subject"]]) == 1  # unread by the old one
+    new = world.provider()
+    api.post("/clients/me/provider-change", client, {"provider_kind": "therapist"})
+    clock.advance(hours=2)
+    api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "two"})
+    assert len([m for m in mail_to(new.email) if "new message" in m["subject"]]) == 1
+
+
+def test_a_client_waiting_in_a_room_without_a_provider_can_still_write_there(api, world, clock, run_sweep):
+    client, provider, room_id = world.pair()
+    world.plan(client)  # a subscription: the reply promise would apply
+    api.post(f"/ops/providers/{provider.id}/deactivate", world.ops)
+    deadlines(run_sweep, clock, minutes=5)
+    room = api.get(f"/rooms/{room_id}", client).json
+    assert room["provider_id"] is None and room["reply_due_at"] is None
+    assert api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "still here"}).status == 201
+    assert api.get(f"/rooms/{room_id}", client).json["reply_due_at"] is None
+    assert api.get(f"/rooms/{room_id}", provider).status == 404
+    newcomer = world.provider()
+    deadlines(run_sweep, clock, minutes=10)
+    assert [m["text"] for m in api.get(f"/rooms/{room_id}/messages", newcomer).json["items"]] == ["still here"]
