@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import wiring
-from tests.functional.booking_world import EVERY_DAY, WED_10_NY, outbox, z
+from tests.functional.booking_world import EVERY_DAY, WED_10_NY, z
 from tests.functional.conftest import mail_to
 
 
