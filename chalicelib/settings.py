@@ -27,7 +27,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
     "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
-    "clinical", "rating_queue",
+    "clinical", "rating_queue", "listings",
 )
 
 
@@ -98,6 +98,14 @@ class Settings:
     rating_queue_shards: int = 8
     record_visible_after_hours: int = 72
     record_text_max_chars: int = 20_000
+    # Matching and continuity of care (SPEC §2)
+    default_provider_capacity: int = 25
+    match_focus_points: int = 3
+    match_near_zone_points: int = 1
+    match_near_zone_hours: int = 3
+    match_retry_minutes: int = 5  # a waiting client is tried again on each deadlines run
+    waiting_ops_notice_hours: int = 48
+    handover_followup_minutes: int = 2  # the sweep finishes a handover whose request died
     # Sweeps
     revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)

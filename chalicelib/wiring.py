@@ -185,3 +185,10 @@ def _no_hook():
     """Called between a booking change's reads and its transaction; tests override it to force a
     competing write into exactly that gap."""
     return lambda stage, **info: None
+
+
+@provides("before_match_commit")
+def _no_match_hook():
+    """Called between a change of provider's reads and its transaction (tests force a competing
+    match into exactly that gap)."""
+    return lambda **info: None

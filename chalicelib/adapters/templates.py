@@ -47,6 +47,36 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "A client message in room $room_id has not been answered one working day after it was due "
         "($due_at). Provider: $provider_id.",
     ),
+    # matching and continuity of care
+    "care_matched": (
+        "You have a Haven provider",
+        "Good news: $provider_name will be your $provider_kind. Your room is ready in the Haven app.",
+    ),
+    "care_provider_changed": (
+        "Your new Haven provider",
+        "Your care has moved to $provider_name, your new $provider_kind. Your room and everything in it "
+        "stay the same. Sessions booked with your previous provider have been cancelled and their "
+        "credits returned.",
+    ),
+    "care_new_client": (
+        "You have a new client on Haven",
+        "A client has been matched with you. Open the Haven app to welcome them.\n\nRoom: $room_id",
+    ),
+    "care_client_moved": (
+        "A client has moved to another provider",
+        "A client's care has moved on, so you no longer have access to room $room_id. "
+        "Their future sessions with you have been cancelled.",
+    ),
+    "care_finding_provider": (
+        "We are finding you a new Haven provider",
+        "Your $provider_kind is no longer available on Haven. We are looking for a new one for you and "
+        "will email you as soon as they are ready. Your room and its history stay with you.",
+    ),
+    "care_waiting_ops": (
+        "A client has waited 48 hours for a match",
+        "Client $client_id has waited for a $provider_kind since $since ($reason) and nobody passes the "
+        "matching filters. Assign one with PUT /ops/assignments.",
+    ),
 }
 
 

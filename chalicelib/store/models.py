@@ -24,6 +24,12 @@ class DirectoryIndex(GlobalSecondaryIndex):
     id = UnicodeAttribute(range_key=True)
 
 
+class ByEmailIndex(GlobalSecondaryIndex):
+    """Clients by lower-cased email (`GET /ops/clients?email=`); providers carry no `email_key`."""
+    Meta = index_meta("by_email", AllProjection())
+    email_key = UnicodeAttribute(hash_key=True)
+
+
 class UserModel(Model):
     """A client or a provider; `id` is the Cognito `sub`."""
     Meta = meta("users")
@@ -38,8 +44,11 @@ class UserModel(Model):
     # clients
     date_of_birth = UnicodeAttribute(null=True)
     region = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(null=True)  # active | discharged
+    status = UnicodeAttribute(null=True)  # active | waiting | discharged
     plan = JSONAttribute(null=True)
+    email_key = UnicodeAttribute(null=True)  # the email, lower case (the `by_email` index)
+    intake = JSONAttribute(null=True)  # {provider kind: {"focus_areas","gender_preference","provider_name","at"}}
+    waiting = JSONAttribute(null=True)  # {provider kind: {"since","reason"}}: kinds waiting with no provider
     # providers
     kind = UnicodeAttribute(null=True)  # therapist | psychiatrist
     licensed_regions = ListAttribute(of=UnicodeAttribute, null=True)
@@ -53,8 +62,13 @@ class UserModel(Model):
     working_hours = JSONAttribute(null=True)  # [{"weekday","start","end"}]
     rating_sum = NumberAttribute(null=True)
     rating_count = NumberAttribute(null=True)
-    directory = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)  # female | male | nonbinary
+    accepting = BooleanAttribute(null=True)  # not stored (older items) counts as true
+    active_clients = NumberAttribute(null=True)  # moved only in the transaction that moves a client
+    deactivated_at = UnicodeAttribute(null=True)
+    directory = UnicodeAttribute(null=True)  # "provider" while active, "inactive_provider" after
     directory_index = DirectoryIndex()
+    by_email = ByEmailIndex()
     version = VersionAttribute()
 
 
@@ -79,9 +93,11 @@ class RoomModel(Model):
     Meta = meta("rooms")
     id = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute()
-    provider_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute(null=True)  # none while the client waits for a new provider
     provider_kind = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # who had the room and why, oldest first: [{"provider_id","at","by","reason","reasons","forced"?}]
+    history = ListAttribute(null=True)
     key_blob = BinaryAttribute(null=True, legacy_encoding=False)  # the room's data key, KMS-encrypted
     seq = NumberAttribute(default=0)
     sent_client = NumberAttribute(default=0)
@@ -375,8 +391,21 @@ class RatingQueueModel(Model):
     score = NumberAttribute()
 
 
+# --- matching ---------------------------------------------------------------------------------
+
+class ListingModel(Model):
+    """One item per provider per licensed region: the index matching and the directory read
+    candidates through (`region` = a licence, `GB` or `GB-SCT`; by provider id within it, the
+    directory's order). Only active providers are listed; the items move in the transaction that
+    changes the licences."""
+    Meta = meta("listings")
+    region = UnicodeAttribute(hash_key=True)
+    provider_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+
+
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
     LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
-    ClinicalModel, RatingQueueModel,
+    ClinicalModel, RatingQueueModel, ListingModel,
 ]

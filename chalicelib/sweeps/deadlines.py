@@ -13,6 +13,7 @@ def sweep(now: datetime) -> dict:
         "replies_overdue": replies.sweep_overdue(now),
         **_booking_steps(now),
         **_clinical_steps(now),
+        **_matching_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
         "emails_retried": outbox.retry_due(now, deadline=budget.deadline()),
     }
@@ -31,3 +32,12 @@ def _booking_steps(now: datetime) -> dict:
     from chalicelib.services import bookings
 
     return {"bookings_expired": bookings.expire_due(now), "bookings_closed": bookings.close_due(now)}
+
+
+def _matching_steps(now: datetime) -> dict:
+    """Continuity of care: a deactivated provider's clients re-matched (or waiting), waiting
+    clients tried again (ops told once after 48 h), unfinished handovers finished."""
+    from chalicelib.services import matching
+
+    return {"clients_rematched": matching.sweep_deactivations(now), **matching.sweep_waiting(now),
+            "handovers_followed_up": matching.sweep_followups(now)}

@@ -169,6 +169,10 @@ def run() -> list[dict]:
         if ("/bookings/{booking_id}/record", "PUT") in m.routes:
             _clinical(m, api, clock, client, provider, room_id, held)
 
+    # --- matching and continuity of care, if this build has it
+    if ("/clients/me/intake", "PUT") in m.routes:
+        _matching(m, world, provider)
+
     out = list(m.results)
     missing = sorted(set(m.routes) - m.measured)
     for path, method in missing:
@@ -260,3 +264,19 @@ def _clinical(m: Measure, api: Api, clock, client, provider, room_id: str, held_
     clock.at = base + timedelta(hours=2, minutes=45) + timedelta(hours=72)
     m("POST", "/bookings/{booking_id}/record/notes", f"{record}/notes", client, {"text": "A member note."})
     m("GET", "/clients/me/access-log", "/clients/me/access-log", client)
+
+
+def _matching(m: Measure, world: World, provider) -> None:
+    ops = world.ops
+    m("GET", "/ops/clients", "/ops/clients?email=" + provider.email.replace("@", "%40"), ops)
+    m("GET", "/ops/providers", "/ops/providers?active=true", ops)
+    m("PATCH", "/ops/providers/{provider_id}", f"/ops/providers/{provider.id}", ops, {"accepting": True})
+    newcomer = world.client()
+    m("PUT", "/clients/me/intake", "/clients/me/intake", newcomer,
+      {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", "focus_areas": ["anxiety"]},
+      label="matched: a new room")
+    world.provider()
+    m("POST", "/clients/me/provider-change", "/clients/me/provider-change", newcomer, {"provider_kind": "therapist"},
+      label="matched: the room handed over")
+    leaving = world.provider()
+    m("POST", "/ops/providers/{provider_id}/deactivate", f"/ops/providers/{leaving.id}/deactivate", ops)

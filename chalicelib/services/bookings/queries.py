@@ -113,6 +113,8 @@ def free_slots(caller: Caller, provider_id: str, query: dict, now: datetime) -> 
     provider = user_store.get(provider_id)
     if provider is None or provider.role != "provider":
         raise NotFound("provider")
+    if not provider.active:  # deactivated: nothing is bookable
+        return {"items": []}
     availability = provider.availability or {}
     tz = availability.get("timezone") or provider.timezone or "UTC"
     earliest = max(start, now + timedelta(hours=s.client_booking_min_hours))
