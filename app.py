@@ -21,6 +21,10 @@ from chalicelib.api.links import bp as links_bp  # noqa: E402
 
 for blueprint in (bookings_bp, links_bp):
     app.register_blueprint(blueprint)
+# Care pathways: referral programs and session requests.
+from chalicelib.api.pathways import bp as pathways_bp  # noqa: E402
+
+app.register_blueprint(pathways_bp)
 
 
 @app.schedule("rate(5 minutes)", name="reminders")

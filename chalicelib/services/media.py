@@ -64,6 +64,10 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise HavenError("This upload is already attached to a message.", "already_used")
     if media.kind != kind:
         raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
+    if caller.is_client:  # a discharged referral client may no longer post (403 `discharged`)
+        from chalicelib.services.pathways import programs
+
+        programs.require_may_post(caller.id, now)
     store = wiring.get("media")
     found = store.head(media.key)
     if found is None:

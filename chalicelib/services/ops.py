@@ -17,6 +17,9 @@ def set_plan(client_id: str, body: dict, now: datetime) -> dict:
     if user is None or user.role != "client":
         raise NotFound("client")
     kind = body["kind"]
+    if kind == "referral":
+        raise HavenError("Referral programs come only from referral codes (POST /ops/referrals).",
+                         "validation_error", details={"field": "kind"})
     if kind == "subscription" and body.get("period_anchor") is None:
         raise HavenError("A subscription plan needs `period_anchor` (the date its billing periods start from).",
                          "validation_error", details={"field": "period_anchor"})
@@ -53,5 +56,7 @@ def assign(body: dict, now: datetime) -> dict:
         from chalicelib.services import bookings
 
         bookings.cancel_with_previous_provider(client.id, previous, now)
+        # Whoever else cares about a change of provider (open session requests end) listens.
+        wiring.publish("provider_changed", client_id=client.id, old_provider_id=previous, now=now)
     return {"room_id": room.id, "client_id": client.id, "provider_id": provider.id,
             "provider_kind": provider.kind}

@@ -11,9 +11,17 @@ def sweep(now: datetime) -> dict:
         "messaging_sessions_ended": messaging_sessions.sweep_ended(now),
         "replies_overdue": replies.sweep_overdue(now),
         **_booking_steps(now),
+        **_request_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
         "emails_retried": outbox.retry_due(now),
     }
+
+
+def _request_steps(now: datetime) -> dict:
+    """Session requests: unanswered ones expire, unaccepted proposals lapse (times released)."""
+    from chalicelib.services.pathways import request_sweeps
+
+    return request_sweeps.end_due(now)
 
 
 def _booking_steps(now: datetime) -> dict:

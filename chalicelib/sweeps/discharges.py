@@ -1,8 +1,11 @@
-"""The `discharges` sweep (SPEC §4). Its work arrives with later issues; it already runs on its schedule."""
+"""The `discharges` sweep (SPEC §4): referral discharge notices and discharges (program ends
+included), as of the event's time. Reads only the referral clients that are due."""
 from __future__ import annotations
 
 from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
-    return {}
+    from chalicelib.services.pathways import discharges
+
+    return discharges.sweep(now)
