@@ -115,9 +115,11 @@ def _when(value: str | None, tz: str | None) -> str:
 
 
 def _span(item: dict, tz: str | None) -> str:
-    start, end = parse_iso(item["starts_at"]), parse_iso(item["ends_at"])
-    local_end = ics.local_text(end, tz).split(", ")[-1].split(" ")[0]
-    return f"- {ics.local_text(start, tz)} to {local_end}"
+    """e.g. "- Wed 25 Nov 2026, 08:00 to 12:00 (America/New_York)"."""
+    start, end = ics.local_text(parse_iso(item["starts_at"]), tz), ics.local_text(parse_iso(item["ends_at"]), tz)
+    head, _, zone = start.rpartition(" (")
+    end_time = end.rpartition(" (")[0].rpartition(", ")[2]
+    return f"- {head} to {end_time} ({zone}"
 
 
 def _render(name: str, params: dict) -> tuple[str, str, str]:

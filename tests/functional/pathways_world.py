@@ -1,0 +1,95 @@
+"""Scenario helpers for the care-pathway tests: referrals and referral clients, session requests
+and the times they talk about. The clock starts Mon 2026-11-23 09:00Z; clients live in New York
+(UTC−5 in late November), so a part of the day is 5 hours later in UTC: Wednesday 25 November's
+morning is 13:00–17:00Z, its afternoon 17:00–22:00Z, its evening 22:00–02:00Z."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from tests.functional.booking_world import EVERY_DAY, z
+
+CODE = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{4}(?:-[0-9A-HJKMNP-TV-Z]{4}){3}\b")
+ALL_DAY = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+
+WED = "2026-11-25"
+THU = "2026-11-26"
+FRI = "2026-11-27"
+PREFERRED = [{"date": WED, "part": "morning"}, {"date": THU, "part": "afternoon"}, {"date": FRI, "part": "evening"}]
+WED_10_NY = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)   # inside Wednesday morning (NY)
+WED_11_NY = datetime(2026, 11, 25, 16, 0, tzinfo=timezone.utc)
+THU_14_NY = datetime(2026, 11, 26, 19, 0, tzinfo=timezone.utc)   # inside Thursday afternoon (NY)
+
+
+def issue(api, ops, email: str, *, sessions: int = 4, modalities=("video", "audio", "chat"), referrer=None,
+          expect: int = 201) -> dict:
+    body = {"email": email, "sessions": sessions, "modalities": list(modalities)}
+    if referrer is not None:
+        body["referrer"] = referrer
+    reply = api.post("/ops/referrals", ops, body)
+    assert reply.status == expect, reply.json
+    return reply.json
+
+
+def prescriptions(email: str) -> list[dict]:
+    from tests.functional.conftest import mail_to
+
+    return [m for m in mail_to(email) if m.get("subject") == "Your Haven referral code"]
+
+
+def code_from_email(email: str) -> str:
+    """The code of the latest prescription email sent to `email` (the code is stored nowhere)."""
+    found = prescriptions(email)
+    assert found, f"no referral email to {email}"
+    codes = CODE.findall(found[-1].get("body") or "")
+    assert codes, found[-1]
+    return codes[0]
+
+
+def referral_client(world, api, *, sessions: int = 4, modalities=("video", "audio", "chat"), **profile):
+    """A client who registered with a referral code: (user, referral)."""
+    user = world.cognito.sign_up()
+    referral = issue(api, world.ops, user.email, sessions=sessions, modalities=modalities)
+    body = {"name": "Riley Referral", "date_of_birth": "1990-04-21", "timezone": "America/New_York",
+            "region": "US-NY", "languages": ["en"], **profile, "referral_code": code_from_email(user.email)}
+    reply = api.post("/clients/me", user, body)
+    assert reply.status == 200, reply.json
+    return user, referral
+
+
+def provider(world, api, *, windows=None, tz: str = "America/New_York", **fields):
+    user = world.provider(timezone=tz, **fields)
+    reply = api.put("/providers/me/availability", user, {"timezone": tz, "windows": windows or EVERY_DAY})
+    assert reply.status == 200, reply.json
+    return user
+
+
+def ask(api, client, provider_id: str, *, preferred=None, modality: str = "video", note=None, expect: int = 201):
+    body = {"provider_id": provider_id, "modality": modality, "preferred": preferred or PREFERRED}
+    if note is not None:
+        body["note"] = note
+    reply = api.post("/session-requests", client, body)
+    assert reply.status == expect, reply.json
+    return reply.json
+
+
+def propose(api, provider, request_id: str, *starts: datetime, expect: int = 200):
+    reply = api.post(f"/session-requests/{request_id}/proposals", provider, {"starts_at": [z(s) for s in starts]})
+    assert reply.status == expect, reply.json
+    return reply.json
+
+
+def request_status(api, user, request_id: str) -> str:
+    reply = api.get(f"/session-requests/{request_id}", user)
+    assert reply.status == 200, reply.json
+    return reply.json["status"]
+
+
+def mails(email: str, subject_part: str) -> list[dict]:
+    from tests.functional.conftest import mail_to
+
+    return [m for m in mail_to(email) if subject_part in (m.get("subject") or "")]
+
+
+def after(dt: datetime, **delta) -> datetime:
+    return dt + timedelta(**delta)
