@@ -29,7 +29,7 @@ def create(body: dict, now: datetime) -> dict:
         sub, role="provider", email=body["email"], name=body["name"], kind=body["kind"],
         licensed_regions=body["licensed_regions"], languages=body["languages"], timezone=body["timezone"],
         focus_areas=body.get("focus_areas") or [], bio=body.get("bio"),
-        years_experience=body.get("years_experience"), capacity=body.get("capacity") or DEFAULT_CAPACITY,
+        years_experience=body.get("years_experience"), capacity=DEFAULT_CAPACITY if body.get("capacity") is None else body["capacity"],
         country=body.get("country"), active=True, directory="provider", created_at=iso(now),
         availability={"timezone": body["timezone"], "windows": []}, rating_sum=0, rating_count=0,
     )
