@@ -93,3 +93,52 @@ def mails(email: str, subject_part: str) -> list[dict]:
 
 def after(dt: datetime, **delta) -> datetime:
     return dt + timedelta(**delta)
+
+
+# --- the authorization table's care-pathway rows ----------------------------------------------------
+
+def _caller(user, role):
+    from chalicelib.identity import Caller
+
+    return Caller(user.id, user.email, role)
+
+
+def fresh_request(ctx, proposed: bool = False) -> str:
+    """A session request of the table's pair, made once per row (proposed when asked)."""
+    from chalicelib import wiring
+    from chalicelib.services.pathways import requests
+    from tests.functional.booking_world import _ready
+
+    if "request_id" not in ctx:
+        _ready(ctx)
+        now = wiring.clock()()
+        command = requests.NewRequestCommand(provider_id=ctx["provider"].id, modality="video", preferred=PREFERRED)
+        ctx["request_id"] = requests.create(_caller(ctx["client"], "client"), command, now)["id"]
+        if proposed:
+            requests.propose(_caller(ctx["provider"], "provider"), ctx["request_id"], [WED_10_NY], now)
+    return ctx["request_id"]
+
+
+def request_body(proposed: bool = False, body=None):
+    def make(ctx, who):
+        fresh_request(ctx, proposed)
+        return body(ctx, who) if callable(body) else body
+    return make
+
+
+def new_request_body(ctx, who):
+    from tests.functional.booking_world import _ready
+
+    _ready(ctx)
+    return {"provider_id": ctx["provider"].id, "modality": "video", "preferred": PREFERRED}
+
+
+def referral_body(ctx, who):
+    if "referral_id" not in ctx:
+        from chalicelib import wiring
+        from chalicelib.services.pathways import referrals
+
+        ops = ctx["users"]["ops"]
+        ctx["referral_id"] = referrals.issue(_caller(ops, "ops"), {"email": "table@example.com", "sessions": 2,
+                                                                   "modalities": ["video"]}, wiring.clock()())["id"]
+    return None

@@ -188,8 +188,8 @@ def create(caller: Caller, command: NewRequestCommand, now: datetime) -> dict:
     preferred = sr.parse_preferred(command.preferred, count=s.request_preferred_count)
     p = load(caller.id, command.provider_id, caller=caller)
     programs.require_not_discharged(p.client, now)
-    plan = parties.plan_of(p.client)
     check_whom(p)
+    plan = parties.plan_of(p.client)
     rules.check_modality(command.modality, p.provider.kind or "therapist")
     prog = programs.program(p.client)
     if prog is not None:
