@@ -36,8 +36,7 @@ def redeem_referral(caller, body):
     from chalicelib.services.pathways import referrals
 
     now = _now()
-    referrals.redeem(caller, body["code"], now)
-    return clients.me(caller, now)
+    return clients.me(caller, now, user=referrals.redeem(caller, body["code"], now))
 
 
 @route(bp, "/session-requests", "POST", roles=(CLIENT,), body=models.NewSessionRequest, status=201,

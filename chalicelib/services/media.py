@@ -64,10 +64,6 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise HavenError("This upload is already attached to a message.", "already_used")
     if media.kind != kind:
         raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
-    if caller.is_client:  # a discharged referral client may no longer post (403 `discharged`)
-        from chalicelib.services.pathways import programs
-
-        programs.require_may_post(caller.id, now)
     store = wiring.get("media")
     found = store.head(media.key)
     if found is None:
@@ -93,7 +89,7 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
             raise HavenError("This upload is already attached to a message.", "already_used")
         raise
     store.promote(media.key, final_key(room_id, media_id))
-    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    room = room_service.count_message(caller, room_id, now)  # 403 for a discharged referral client
     if room is None:
         raise NotFound("room")
     message = room_store.put_message(room, kind=kind, sender_id=caller.id, sender_role=caller.role,

@@ -56,7 +56,7 @@ def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
     return out
 
 
-def _count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | None:
+def count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | None:
     """Number a member's message. A client in a referral program's room may have been discharged
     (decided by the clock): those rooms fail the first, cheap update and are looked at closer
     (403 `discharged`); everybody else posts with no extra read. The provider may always post."""
@@ -72,7 +72,7 @@ def _count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | N
 
 
 def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
-    room = _count_message(caller, room_id, now)
+    room = count_message(caller, room_id, now)
     if room is None:
         raise NotFound("room")
     body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)

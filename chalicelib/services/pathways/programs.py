@@ -13,7 +13,7 @@ profiles can all ask it whether a client may act.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib import wiring
 from chalicelib.clock import iso, parse_iso
@@ -92,9 +92,16 @@ def status(user: UserModel, now: datetime) -> tuple[str, dict | None]:
         return stored, None
     if stored == rules_d.DISCHARGED:
         return stored, dict(user.discharge) if user.discharge else None
-    if program(user) is None:
+    prog = program(user)
+    if prog is None:
         return stored, None
-    state, discharge = rules_d.client_status(stored, now, facts(user, now), **days())
+    # No deadline can fall before the first `min(first booking, follow-up)` days of a program (a
+    # session of the program ends after its first access, and requests only postpone): a client
+    # that new is active, with nothing to read.
+    n = days()
+    if now < parse_iso(prog["first_access"]) + timedelta(days=min(n["first_booking_days"], n["follow_up_days"])):
+        return stored, None
+    state, discharge = rules_d.client_status(stored, now, facts(user, now), **n)
     if discharge is not None:
         discharge = {"reason": discharge["reason"], "at": iso(discharge["at"])}
     return state, discharge
@@ -147,8 +154,8 @@ def touch(client_id: str, plan: dict | None, now: datetime) -> None:
 def on_booking_changed(change, now: datetime, **_) -> None:
     """`booking_changed` handler: a referral booking changed (made, ended, completed...)."""
     b = getattr(change, "result", None)
-    if b is None or getattr(b, "plan_kind", None) != REFERRAL:
-        return
+    if b is None or getattr(b, "plan_kind", None) != REFERRAL or not hasattr(b, "series_id"):
+        return  # not a referral booking (a session request's service touches the timer itself)
     try:
         user = user_store.get(b.client_id)
         touch(b.client_id, user.plan if user else None, now)

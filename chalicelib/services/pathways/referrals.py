@@ -148,7 +148,7 @@ def _after(user_id: str, referral: ReferralModel, now: datetime) -> None:
     logger.info("referral redeemed", extra={"referral_id": referral.id, "client_id": user_id})
 
 
-def redeem(caller: Caller, code, now: datetime) -> None:
+def redeem(caller: Caller, code, now: datetime) -> UserModel:
     """`POST /clients/me/referral`: the registered client's plan becomes the referral program
     (usage of an earlier plan does not carry over: the program has its own counter), status
     `active` again if they had been discharged."""
@@ -169,6 +169,8 @@ def redeem(caller: Caller, code, now: datetime) -> None:
     except Refused:
         raise _refused(code, email, user.id, now) from None
     _after(user.id, referral, now)
+    user.plan, user.status, user.discharge = plan, rules_d.ACTIVE, None
+    return user
 
 
 def register_with_code(user: UserModel, code, now: datetime) -> None:

@@ -115,8 +115,11 @@ def people(client_id: str, provider_id: str) -> dict:
 
 
 def _commit(change: plans.Change, now: datetime, who: dict, refusal=None) -> bool:
-    # (a referral client's discharge timer is touched by the `booking_changed` handler)
-    return commit(change, now, refusal, extra_records=notices.request_records(change, who, now))
+    done = commit(change, now, refusal, extra_records=notices.request_records(change, who, now))
+    if done and isinstance(change.result, rp.Request) and change.result.plan_kind == programs.REFERRAL:
+        client = who.get("client")  # a request changed: the discharge deadline may move (bookings: a handler)
+        programs.touch(change.result.client_id, client.plan if client is not None else None, now)
+    return done
 
 
 def _member_request(caller: Caller, request_id: str) -> rp.Request:
@@ -296,13 +299,15 @@ def _propose_refused(req: rp.Request, ordered, held, attempt: int, now: datetime
 
 
 def decline(caller: Caller, request_id: str, reason: str | None, now: datetime) -> dict:
-    req = _provider_request(caller, request_id)
+    stored = store.get(request_id)
+    if stored is None or stored.provider_id != caller.id:
+        raise NotFound("session request")
+    req = store.to_domain(stored)
     sr.can_decline(req.view(), now, actor=sr.PROVIDER)
     sealed_reason = new_key = None
     if reason:
         cipher = wiring.get("note_cipher")
-        stored = store.get(req.id)
-        key_blob = stored.key_blob if stored is not None else None
+        key_blob = stored.key_blob
         if key_blob is None:
             key_blob = new_key = cipher.new_room_key(req.id)
         sealed_reason = cipher.encrypt(req.id, reason, key_blob)
