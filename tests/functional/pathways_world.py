@@ -32,16 +32,35 @@ def issue(api, ops, email: str, *, sessions: int = 4, modalities=("video", "audi
 
 
 def prescriptions(email: str) -> list[dict]:
+    """The referral emails the emulator's SES accepted for `email` (the real mail, read back)."""
     from tests.functional.conftest import mail_to
 
     return [m for m in mail_to(email) if m.get("subject") == "Your Haven referral code"]
 
 
+def sent(email: str | None = None) -> list[dict]:
+    """Emails delivered through the outbox (to `email`), rendered by the templates SES got them
+    from, oldest first: `{"template", "to", "subject", "body"}` (the text part). Reading the
+    outbox table keeps these tests off the emulator's whole-state dump."""
+    from chalicelib.adapters import templates
+    from chalicelib.store.models import NotificationModel
+
+    out = []
+    for n in NotificationModel.scan():
+        if n.template == "room_message" or n.status != "sent" or (email is not None and n.to != email):
+            continue
+        params = {k: v for k, v in (n.params or {}).items() if k != "_attachments"}
+        subject, text, _html = templates.render(n.template, params)
+        out.append({"id": n.id, "template": n.template, "to": n.to, "subject": subject, "body": text,
+                    "created_at": n.created_at})
+    return sorted(out, key=lambda m: (m["created_at"], m["id"]))
+
+
 def code_from_email(email: str) -> str:
-    """The code of the latest prescription email sent to `email` (the code is stored nowhere)."""
-    found = prescriptions(email)
+    """The code of the latest referral email sent to `email` (the code is stored nowhere)."""
+    found = [m for m in sent(email) if m["template"] == "referral_prescription"]
     assert found, f"no referral email to {email}"
-    codes = CODE.findall(found[-1].get("body") or "")
+    codes = CODE.findall(found[-1]["body"])
     assert codes, found[-1]
     return codes[0]
 
@@ -86,9 +105,7 @@ def request_status(api, user, request_id: str) -> str:
 
 
 def mails(email: str, subject_part: str) -> list[dict]:
-    from tests.functional.conftest import mail_to
-
-    return [m for m in mail_to(email) if subject_part in (m.get("subject") or "")]
+    return [m for m in sent(email) if subject_part in m["subject"]]
 
 
 def after(dt: datetime, **delta) -> datetime:
