@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from chalicelib import wiring
 from tests.functional.booking_world import book, credits, scene, z
-from tests.functional.pathways_world import THU_14_NY, WED_10_NY, WED_11_NY, ask, mails, propose, request_status
+from tests.functional.pathways_world import THU_14_NY, WED_10_NY, ask, mails, propose, request_status
 
 
 def _once(action):

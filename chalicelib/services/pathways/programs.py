@@ -29,6 +29,8 @@ from chalicelib.store import users as user_store
 from chalicelib.store.models import UserModel
 
 REFERRAL = "referral"
+# Booking changes that change no discharge fact (reminders, joins, confirmation of a pending one).
+_FACTS_UNCHANGED = frozenset({"reminded", "skipped", "joined", "confirmed"})
 # A booking that ended before its start: the client stopped having it as a future booking then.
 _ENDED_BEFORE_START = frozenset({rules.CANCELLED, rules.LATE_CANCELLED, rules.DECLINED, rules.EXPIRED,
                                  rules.RESCHEDULED})
@@ -156,6 +158,8 @@ def on_booking_changed(change, now: datetime, **_) -> None:
     b = getattr(change, "result", None)
     if b is None or getattr(b, "plan_kind", None) != REFERRAL or not hasattr(b, "series_id"):
         return  # not a referral booking (a session request's service touches the timer itself)
+    if change.action in _FACTS_UNCHANGED:
+        return
     try:
         user = user_store.get(b.client_id)
         touch(b.client_id, user.plan if user else None, now)

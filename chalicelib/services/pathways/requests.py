@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from chalicelib import wiring
 from chalicelib.clock import iso
@@ -168,8 +168,6 @@ def _horizon(plan: dict, tz: str, now: datetime) -> datetime | None:
     """A subscription books up to the end of the next billing period; counted plans have no horizon."""
     if plan.get("kind") != policy.SUBSCRIPTION or not plan.get("period_anchor"):
         return None
-    from datetime import date
-
     return periods.next_period(date.fromisoformat(plan["period_anchor"]), tz, now).end
 
 
