@@ -134,6 +134,16 @@ def _cipher():
                          max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
 
 
+@provides("note_cipher")
+def _note_cipher():
+    from chalicelib.adapters.crypto import NoteCipher
+    from chalicelib.store import session_requests
+
+    s = settings()
+    return NoteCipher(lambda: boto_client("kms"), s.kms_key_id, session_requests.RequestKeys(),
+                      max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
+
+
 @provides("cognito")
 def _cognito():
     from chalicelib.adapters.cognito import CognitoAdmin

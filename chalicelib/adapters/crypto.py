@@ -25,6 +25,10 @@ PROVIDER_ID = "haven-room-key"
 
 
 class MessageCipher:
+    # What the encryption contexts say: the purpose of a scope's data key, the purpose of a sealed
+    # body, and the name of the id both are bound to (a room's, for messages).
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "room-key", "message", "room_id"
+
     def __init__(self, kms, key_arn: str, room_keys, *, max_age: float = 300.0, capacity: int = 1000,
                  clock=time.monotonic):
         """`kms`: a boto3 KMS client (or a callable returning one); `room_keys`: the store of
@@ -55,7 +59,7 @@ class MessageCipher:
     # --- room keys ------------------------------------------------------------------------
 
     def _context(self, room_id: str) -> dict:
-        return {"purpose": "room-key", "room_id": room_id}
+        return {"purpose": self.KEY_PURPOSE, self.SCOPE: room_id}
 
     def _master_key(self, room_id: str, plaintext_key: bytes):
         from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
@@ -108,7 +112,7 @@ class MessageCipher:
     # --- message bodies ---------------------------------------------------------------------
 
     def encrypt(self, room_id: str, plaintext: str, key_blob: bytes | None = None, *,
-                purpose: str = "message", context: dict | None = None) -> bytes:
+                purpose: str | None = None, context: dict | None = None) -> bytes:
         """Seal `plaintext` with the room's key. `purpose` and `context` (e.g. the clinical
         record's `{"booking_id"}`) go into the encryption context, so a sealed record cannot be
         passed off as a message, or one booking's entry as another's."""
@@ -117,7 +121,7 @@ class MessageCipher:
         master_key = self._room_master_key(room_id, key_blob)
         ciphertext, _header = self._client().encrypt(
             source=plaintext.encode("utf-8"), key_provider=master_key,
-            encryption_context={**(context or {}), "purpose": purpose, "room_id": room_id},
+            encryption_context={**(context or {}), "purpose": purpose or self.BODY_PURPOSE, self.SCOPE: room_id},
             algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
         return ciphertext
 
@@ -127,9 +131,16 @@ class MessageCipher:
         have been sealed for exactly those."""
         master_key = self._room_master_key(room_id, key_blob)
         plaintext, header = self._client().decrypt(source=ciphertext, key_provider=master_key)
-        # The SDK proves integrity; this proves the body belongs to this room (and use).
+        # The SDK proves integrity; this proves the body belongs to this scope (and use).
         sealed = header.encryption_context
-        expected = {**(context or {}), "room_id": room_id, **({"purpose": purpose} if purpose else {})}
+        expected = {**(context or {}), self.SCOPE: room_id, **({"purpose": purpose} if purpose else {})}
         if any(sealed.get(key) != value for key, value in expected.items()):
             raise HavenError("A message could not be read.", "internal_error")
         return plaintext.decode("utf-8")
+
+
+class NoteCipher(MessageCipher):
+    """Free text of session requests (the client's note, the provider's decline reason): the same
+    envelope scheme with one data key per request, bound to the request id. A request may be made
+    to a provider the client shares no room with, so no room key can serve."""
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "request-key", "request-text", "request_id"

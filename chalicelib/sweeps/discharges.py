@@ -1,5 +1,6 @@
-"""The `discharges` sweep (SPEC §4), daily: ratings folded into providers' totals (discharges
-themselves arrive with the care pathways)."""
+"""The `discharges` sweep (SPEC §4), daily: referral discharge notices and discharges (program
+ends included), reading only the referral clients that are due; and ratings folded into
+providers' totals."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,5 +8,6 @@ from datetime import datetime
 
 def sweep(now: datetime) -> dict:
     from chalicelib.services.clinical import ratings
+    from chalicelib.services.pathways import discharges
 
-    return {"ratings_folded": ratings.fold_waiting(now)}
+    return {**discharges.sweep(now), "ratings_folded": ratings.fold_waiting(now)}
