@@ -47,9 +47,11 @@ CODES: dict[str, int] = {
     "not_registered": 409,
     "link_expired": 410,
     "code_expired": 410,
+    "export_expired": 410,
     "too_large": 413,
     "unsupported_media_type": 415,
     "internal_error": 500,
+    "speech_unavailable": 502,
 }
 
 

@@ -124,6 +124,32 @@ def _cipher():
                          max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
 
 
+@provides("client_cipher")
+def _client_cipher():
+    """What a client keeps to themselves between sessions (journal, mood notes) is sealed with
+    their own data key, not a room's: it belongs to no room and survives a change of provider."""
+    from chalicelib.adapters.crypto import MessageCipher
+    from chalicelib.store.between import ClientKeys
+
+    s = settings()
+    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, ClientKeys(), max_age=s.data_key_cache_seconds,
+                         capacity=s.data_key_cache_rooms, scope="client", purpose="client-data")
+
+
+@provides("speech")
+def _speech():
+    from chalicelib.adapters.speech import Speech
+
+    return Speech(lambda: boto_client("polly"))
+
+
+@provides("export_queue")
+def _export_queue():
+    from chalicelib.adapters.queue import WorkQueue
+
+    return WorkQueue(lambda: boto_client("sqs"), settings().exports_queue_url)
+
+
 @provides("cognito")
 def _cognito():
     from chalicelib.adapters.cognito import CognitoAdmin

@@ -2,7 +2,8 @@
 
 This is the single definition of everything that is not a Lambda function or the API
 itself: the DynamoDB tables (one per model in `ALL_MODELS`, derived from the PynamoDB
-metadata), the media bucket, the KMS key, the Cognito user pool, the signing-key secret,
+metadata), the media bucket, the KMS key, the exports queue and its dead-letter queue,
+the Cognito user pool, the signing-key secret,
 the SES sender identity, the Lambda execution role, alarms, API throttling and the
 functions' environment. `chalice package --merge-template infra/resources.json` merges it
 into the template Chalice generates; `infra/provision.py` stands the same document up in
@@ -14,7 +15,8 @@ the local emulator.
 The merge is a deep dict merge: keys given here win. Two of the entries are therefore
 partial, on purpose: `RestAPI` (adds MethodSettings to the API Chalice generates) and one
 `Role` override per Lambda function (Chalice cannot reference a role created in the same
-stack). A partial entry that no longer matches anything Chalice generates has no `Type`
+stack), which for a queue's function also points its SQS event source at the stage's queue.
+A partial entry that no longer matches anything Chalice generates has no `Type`
 and fails cfn-lint, which the tests run.
 """
 from __future__ import annotations
@@ -192,7 +194,7 @@ def load_chalice_app():
 
 def lambda_function_ids(chalice_app) -> list[str]:
     """The logical ids `chalice package` gives the app's functions (see chalice/package.py)."""
-    from chalice.app import ScheduledEventConfig
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
     from chalice.utils import to_cfn_resource_name
 
     ids: list[str] = []
@@ -200,8 +202,8 @@ def lambda_function_ids(chalice_app) -> list[str]:
         ids.append("APIHandler")
         ids.extend(to_cfn_resource_name(a.name) for a in chalice_app.builtin_auth_handlers)
     for source in chalice_app.event_sources:
-        if not isinstance(source, ScheduledEventConfig):
-            raise ValueError(f"{source.name}: only scheduled event sources are modelled here")
+        if not isinstance(source, (ScheduledEventConfig, SQSEventConfig)):
+            raise ValueError(f"{source.name}: only scheduled and SQS event sources are modelled here")
         ids.append(to_cfn_resource_name(source.name))
     ids.extend(to_cfn_resource_name(f.name) for f in chalice_app.pure_lambda_functions)
     if getattr(chalice_app, "websocket_handlers", None):
@@ -361,12 +363,43 @@ def secret_and_mail_resources() -> dict[str, dict]:
 
 ACCESS_LOG_TABLE = "AccessLogTable"
 
+# Queue-triggered functions: function name -> (queue logical id, dead-letter queue logical id).
+EXPORTS_QUEUE = "ExportsQueue"
+EXPORTS_DLQ = "ExportsDeadLetterQueue"
+QUEUES = {"exports": (EXPORTS_QUEUE, EXPORTS_DLQ)}
+QUEUE_FUNCTION_TIMEOUT = 900  # .chalice/config.json gives the exports function 15 minutes
+MAX_RECEIVES = 3
+
+
+def queue_resources() -> dict[str, dict]:
+    """Per queue-triggered function: its queue and a dead-letter queue after 3 failed tries.
+    Messages carry ids only; SQS encrypts them at rest with its own keys."""
+    resources: dict[str, dict] = {}
+    for name, (queue_id, dlq_id) in QUEUES.items():
+        resources[dlq_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": sub(f"{APP_PREFIX}-${{Stage}}-{name}-dlq"),
+                           "MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True},
+        }
+        resources[queue_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub(f"{APP_PREFIX}-${{Stage}}-{name}"),
+                # AWS requires at least the function's timeout; six times it, as AWS recommends.
+                "VisibilityTimeout": 6 * QUEUE_FUNCTION_TIMEOUT,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {"deadLetterTargetArn": arn_of(dlq_id), "maxReceiveCount": MAX_RECEIVES},
+            },
+        }
+    return resources
+
 
 def signing_key_parameter_path() -> str:
     return f"/aws/reference/secretsmanager/{APP_PREFIX}-${{Stage}}-signing-key"
 
 
-def role_resource(table_ids: list[str]) -> dict:
+def role_resource(table_ids: list[str], queues: bool = True) -> dict:
     table_arns: list[Any] = []
     for logical_id in table_ids:
         table_arns.append(arn_of(logical_id))
@@ -383,10 +416,15 @@ def role_resource(table_ids: list[str]) -> dict:
             "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
             "Resource": arn_of(ACCESS_LOG_TABLE)}] if ACCESS_LOG_TABLE in table_ids else []),
         {"Sid": "MediaObjects", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+         # Multipart actions and version deletes: data exports are streamed in parts and, after
+         # 7 days, deleted with every version.
+         "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
+                    "s3:DeleteObjectVersion", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
          "Resource": sub(f"${{{BUCKET}.Arn}}/*")},
-        # ListBucket only so that HEAD of a missing upload answers 404, not 403.
-        {"Sid": "MediaBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn_of(BUCKET)},
+        # ListBucket only so that HEAD of a missing upload answers 404, not 403; ListBucketVersions
+        # to find every version of an expired export.
+        {"Sid": "MediaBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+         "Resource": arn_of(BUCKET)},
         {"Sid": "Key", "Effect": "Allow",
          "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
          "Resource": arn_of(KEY)},
@@ -400,6 +438,13 @@ def role_resource(table_ids: list[str]) -> dict:
         {"Sid": "Users", "Effect": "Allow",
          "Action": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminGetUser"],
          "Resource": arn_of(USER_POOL)},
+        *([{"Sid": "Queues", "Effect": "Allow",
+            # The API sends; the queue's function receives, deletes, and reads its attributes.
+            "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                       "sqs:ChangeMessageVisibility"],
+            "Resource": [arn_of(queue_id) for queue_id, _dlq in QUEUES.values()]}] if queues else []),
+        # Talkcasts: synchronous speech synthesis only (no lexicons, no asynchronous tasks).
+        {"Sid": "Speech", "Effect": "Allow", "Action": ["polly:SynthesizeSpeech"], "Resource": "*"},
         {"Sid": "Logs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
@@ -433,6 +478,7 @@ def environment() -> dict[str, Any]:
         "HAVEN_OPS_EMAIL": ref("OpsEmail"),
         "HAVEN_PUBLIC_BASE_URL": ref("PublicBaseUrl"),
         "HAVEN_CORS_ORIGINS": {"Fn::Join": [",", ref("CorsOrigins")]},
+        "HAVEN_EXPORTS_QUEUE_URL": ref(EXPORTS_QUEUE),
         "POWERTOOLS_SERVICE_NAME": APP_PREFIX,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -460,6 +506,18 @@ def alarm_resources(function_ids: list[str]) -> dict[str, dict]:
             },
         },
     }
+    for _name, (_queue_id, dlq_id) in QUEUES.items():
+        resources[f"{dlq_id}Alarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"{dlq_id} holds messages its function gave up on",
+                "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}],
+                "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching", "AlarmActions": [ref(ALARM_TOPIC)],
+            },
+        }
     for function_id in function_ids:
         resources[f"{function_id}ErrorsAlarm"] = {
             "Type": "AWS::CloudWatch::Alarm",
@@ -486,11 +544,18 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
     resources.update(bucket_resources())
     resources.update(identity_resources())
     resources.update(secret_and_mail_resources())
+    resources.update(queue_resources())
     resources[ROLE] = role_resource(list(tables))
     resources.update(alarm_resources(function_ids))
     # Partial entries, merged into what `chalice package` generates.
     for function_id in function_ids:
         resources[function_id] = {"Properties": {"Role": arn_of(ROLE)}}
+    for name, (queue_id, _dlq) in QUEUES.items():
+        # Chalice names the queue by the placeholder given in app.py; the stage's queue is ours.
+        function_id = camel(name)
+        if function_id in function_ids:
+            resources[function_id]["Properties"]["Events"] = {
+                f"{function_id}SqsEventSource": {"Properties": {"Queue": arn_of(queue_id)}}}
     if "APIHandler" in function_ids:
         resources["RestAPI"] = {"Properties": {"MethodSettings": [{
             "ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
@@ -504,6 +569,7 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
         "UserPoolClientId": {"Value": ref(USER_POOL_CLIENT)},
         "SigningKeyParameter": {"Value": sub(signing_key_parameter_path())},
         "LambdaRoleArn": {"Value": arn_of(ROLE)},
+        "ExportsQueueUrl": {"Value": ref(EXPORTS_QUEUE)},
     }
     for logical_id in tables:
         outputs[f"{logical_id}Name"] = {"Value": ref(logical_id)}

@@ -26,9 +26,18 @@ PROVIDER_ID = "haven-room-key"
 
 class MessageCipher:
     def __init__(self, kms, key_arn: str, room_keys, *, max_age: float = 300.0, capacity: int = 1000,
-                 clock=time.monotonic):
+                 clock=time.monotonic, scope: str = "room", purpose: str = "message"):
         """`kms`: a boto3 KMS client (or a callable returning one); `room_keys`: the store of
-        room key ciphertexts (`get(room_id)`, `put_if_absent(room_id, blob) -> blob`)."""
+        room key ciphertexts (`get(room_id)`, `put_if_absent(room_id, blob) -> blob`).
+
+        `scope` and `purpose` name the encryption contexts: the key is made under
+        `{"purpose": "<scope>-key", "<scope>_id": id}` and each body sealed under
+        `{"purpose": purpose, "<scope>_id": id}`. The defaults are the rooms' (messages); the
+        between-sessions data a client keeps to themselves uses a cipher of scope `client`,
+        whose keys are the clients' own (see wiring `client_cipher`)."""
+        self.scope = scope
+        self.purpose = purpose
+        self._id_name = f"{scope}_id"
         self._kms = kms
         self.key_arn = key_arn
         self.room_keys = room_keys
@@ -55,14 +64,15 @@ class MessageCipher:
     # --- room keys ------------------------------------------------------------------------
 
     def _context(self, room_id: str) -> dict:
-        return {"purpose": "room-key", "room_id": room_id}
+        return {"purpose": f"{self.scope}-key", self._id_name: room_id}
 
     def _master_key(self, room_id: str, plaintext_key: bytes):
         from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
         from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
         from aws_encryption_sdk.key_providers.raw import RawMasterKey
 
-        return RawMasterKey(provider_id=PROVIDER_ID, key_id=room_id.encode(), wrapping_key=WrappingKey(
+        provider_id = PROVIDER_ID if self.scope == "room" else f"haven-{self.scope}-key"
+        return RawMasterKey(provider_id=provider_id, key_id=room_id.encode(), wrapping_key=WrappingKey(
             wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
             wrapping_key=plaintext_key, wrapping_key_type=EncryptionKeyType.SYMMETRIC))
 
@@ -113,7 +123,7 @@ class MessageCipher:
         master_key = self._room_master_key(room_id, key_blob)
         ciphertext, _header = self._client().encrypt(
             source=plaintext.encode("utf-8"), key_provider=master_key,
-            encryption_context={"purpose": "message", "room_id": room_id},
+            encryption_context={"purpose": self.purpose, self._id_name: room_id},
             algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
         return ciphertext
 
@@ -121,6 +131,6 @@ class MessageCipher:
         master_key = self._room_master_key(room_id, key_blob)
         plaintext, header = self._client().decrypt(source=ciphertext, key_provider=master_key)
         # The SDK proves integrity; this proves the body belongs to this room.
-        if header.encryption_context.get("room_id") != room_id:
+        if header.encryption_context.get(self._id_name) != room_id:
             raise HavenError("A message could not be read.", "internal_error")
         return plaintext.decode("utf-8")

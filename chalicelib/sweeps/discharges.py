@@ -5,4 +5,6 @@ from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
-    return {}
+    from chalicelib.services import exports
+
+    return {**exports.delete_expired(now)}  # data exports 7 days past ready: every version deleted

@@ -1,4 +1,5 @@
-"""The `reminders` sweep (SPEC §4): 24 h and 10 min reminders of confirmed live sessions.
+"""The `reminders` sweep (SPEC §4): 24 h and 10 min reminders of confirmed live sessions, and
+homework reminders (09:00 client time the day before; services/homework.py).
 
 Reads only the due reminder timers (sparse `due` index) and each one's booking; a reminder is
 claimed by a conditional update of its timer before anything is sent, so two runs never both
@@ -11,6 +12,6 @@ from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
-    from chalicelib.services import bookings
+    from chalicelib.services import bookings, homework
 
-    return bookings.remind_due(now)
+    return {**bookings.remind_due(now), **homework.remind_due(now)}
