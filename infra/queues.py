@@ -53,9 +53,10 @@ def lambda_context(name: str):
 
 
 def drain(chalice_app, name: str, queue: dict, sqs, region: str, *, max_batches: int = 10,
-          wait_seconds: int = 0) -> dict:
+          wait_seconds: int = 0, retry_seconds: int = LOCAL_RETRY_SECONDS) -> dict:
     """Receive and handle what waits in `name`'s queue, batch by batch, until it is empty (or
-    `max_batches`). Returns `{"handled", "failed"}` counts."""
+    `max_batches`, or a failure: a failed batch is visible again after `retry_seconds`).
+    Returns `{"handled", "failed"}` counts."""
     handler = chalice_app.handler_map[name]
     batch_size = next((f.batch_size for f in queue_functions(chalice_app) if f.name == name), 1)
     handled = failed = 0
@@ -71,7 +72,7 @@ def drain(chalice_app, name: str, queue: dict, sqs, region: str, *, max_batches:
             log.error("queue function %s failed:\n%s", name, traceback.format_exc())
             for message in received:
                 sqs.change_message_visibility(QueueUrl=queue["url"], ReceiptHandle=message["ReceiptHandle"],
-                                              VisibilityTimeout=LOCAL_RETRY_SECONDS)
+                                              VisibilityTimeout=retry_seconds)
             break
         for message in received:
             sqs.delete_message(QueueUrl=queue["url"], ReceiptHandle=message["ReceiptHandle"])

@@ -62,6 +62,14 @@ def _lease(export: ExportModel, now: datetime) -> bool:
     return True
 
 
+def _unlease(export: ExportModel) -> None:
+    try:
+        export.update(actions=[ExportModel.building_until.remove()],
+                      condition=ExportModel.building_until == export.building_until)
+    except Exception:  # the lease then simply runs out
+        logger.warning("could not release an export's lease", extra={"export_id": export.id})
+
+
 def build(client_id: str, export_id: str, now: datetime) -> str:
     from chalicelib.adapters.export_zip import ExportZip
     from chalicelib.services import exports
@@ -77,14 +85,19 @@ def build(client_id: str, export_id: str, now: datetime) -> str:
     s = wiring.settings()
     key = exports.object_key(client_id, export_id)
     started = datetime.now().timestamp()
-    with ExportZip(wiring.get("media").client, s.bucket, key, s.kms_key_id, created_at=now) as archive:
-        ctx = ExportContext(archive=archive, client_id=client_id, client=client,
-                            rooms=room_store.for_client(client_id), now=now, export_id=export_id)
-        names = []
-        for name, write in [*BUILT_IN, *export_sections.registered()]:
-            write(ctx)
-            names.append(name)
-        archive.write_json("manifest.json", _manifest(ctx, export, names))
+    try:
+        with ExportZip(wiring.get("media").client, s.bucket, key, s.kms_key_id, created_at=now) as archive:
+            ctx = ExportContext(archive=archive, client_id=client_id, client=client,
+                                rooms=room_store.for_client(client_id), now=now, export_id=export_id)
+            names = []
+            for name, write in [*BUILT_IN, *export_sections.registered()]:
+                write(ctx)
+                names.append(name)
+            archive.write_json("manifest.json", _manifest(ctx, export, names))
+    except BaseException:
+        _unlease(export)  # the queue's next delivery may build it at once
+        logger.exception("export failed", extra={"export_id": export_id})
+        raise
     exports.mark_ready(export, key, int(archive.size or 0), client.email if client else None, now)
     metrics.add_metric(name="ExportBuilt", unit="Count", value=1)
     logger.info("export built", extra={"export_id": export_id, "bytes": archive.size, "parts": archive.parts,

@@ -32,7 +32,9 @@ def request(caller: Caller, now: datetime) -> dict:
     s = wiring.settings()
     export = ExportModel(caller.id, new_id(store.PREFIX, now), status="preparing", created_at=iso(now))
     uow = UnitOfWork()
-    store.stage_start(uow, export, sortable(now), sortable(now - timedelta(hours=s.export_stale_hours)))
+    # stale from exactly `export_stale_hours` on: the `active` item is taken over at or after it
+    store.stage_start(uow, export, sortable(now),
+                      sortable(now - timedelta(hours=s.export_stale_hours) + timedelta(milliseconds=1)))
     try:
         uow.commit()
     except Refused:
