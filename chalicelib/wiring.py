@@ -128,12 +128,23 @@ def _cipher():
 def _client_cipher():
     """What a client keeps to themselves between sessions (journal, mood notes) is sealed with
     their own data key, not a room's: it belongs to no room and survives a change of provider."""
+    return _user_cipher("client-data")
+
+
+@provides("idempotency_cipher")
+def _idempotency_cipher():
+    """Answers kept for Idempotency-Key retries hold what the caller wrote: sealed with the
+    caller's own data key (SPEC §2: idempotency records are encrypted too)."""
+    return _user_cipher("idempotency-record")
+
+
+def _user_cipher(purpose: str):
     from chalicelib.adapters.crypto import MessageCipher
-    from chalicelib.store.between import ClientKeys
+    from chalicelib.store.between import UserKeys
 
     s = settings()
-    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, ClientKeys(), max_age=s.data_key_cache_seconds,
-                         capacity=s.data_key_cache_rooms, scope="client", purpose="client-data")
+    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, UserKeys(), max_age=s.data_key_cache_seconds,
+                         capacity=s.data_key_cache_rooms, scope="user", purpose=purpose)
 
 
 @provides("speech")

@@ -32,9 +32,10 @@ class MessageCipher:
 
         `scope` and `purpose` name the encryption contexts: the key is made under
         `{"purpose": "<scope>-key", "<scope>_id": id}` and each body sealed under
-        `{"purpose": purpose, "<scope>_id": id}`. The defaults are the rooms' (messages); the
-        between-sessions data a client keeps to themselves uses a cipher of scope `client`,
-        whose keys are the clients' own (see wiring `client_cipher`)."""
+        `{"purpose": purpose, "<scope>_id": id}`. The defaults are the rooms' (messages); what a
+        user keeps to themselves (a client's journal and mood notes, anyone's idempotency
+        records) uses ciphers of scope `user`, whose keys are the users' own (wiring
+        `client_cipher`, `idempotency_cipher`)."""
         self.scope = scope
         self.purpose = purpose
         self._id_name = f"{scope}_id"

@@ -155,8 +155,24 @@ def _idempotent(caller, key: str, operation: str, path_args: dict, body, call, s
     except IdempotencyAlreadyInProgressError:
         raise HavenError("A request with this Idempotency-Key is still being processed; retry shortly.",
                          "request_in_progress")
-    return Response(body=stored["body"], status_code=stored["status"],
+    return Response(body=_unseal(caller.id, stored), status_code=stored["status"],
                     headers={"Content-Type": "application/json"})
+
+
+def _seal(owner_id: str, body: str) -> str:
+    """SPEC §2: what a caller wrote is encrypted wherever Haven keeps it, idempotency records
+    included: the stored answer is sealed with the caller's own data key."""
+    import base64
+
+    return base64.b64encode(wiring.get("idempotency_cipher").encrypt(owner_id, body)).decode()
+
+
+def _unseal(owner_id: str, stored: dict) -> str:
+    import base64
+
+    if "sealed" not in stored:  # an answer kept before answers were sealed
+        return stored["body"]
+    return wiring.get("idempotency_cipher").decrypt(owner_id, base64.b64decode(stored["sealed"]))
 
 
 _ONCE = None
@@ -174,7 +190,8 @@ def _execute_once(*, request: dict, call, status: int, lambda_context=None) -> d
 
         def execute(request: dict, call, status: int) -> dict:
             # A HavenError propagates: powertools then deletes the record, so a retry is re-evaluated.
-            return {"status": status, "body": json.dumps(call(), default=_json_default, ensure_ascii=False)}
+            body = json.dumps(call(), default=_json_default, ensure_ascii=False)
+            return {"status": status, "sealed": _seal(request["key"].split("|", 1)[0], body)}
 
         _ONCE = idempotent_function(execute, data_keyword_argument="request",
                                     persistence_store=wiring.get("idempotency_store"), config=config)

@@ -1,5 +1,6 @@
-"""A client's own between-sessions data (the `between` table): their data key, journal entries
-and mood check-ins, keyed by client; ids sort in time order (`jr_` / `md_` + epoch ms + random).
+"""A client's own between-sessions data (the `between` table): their own data key, journal
+entries and mood check-ins, keyed by client; ids sort in time order (`jr_` / `md_` + epoch ms +
+random). (A provider's partition holds only their own data key, for their idempotency records.)
 
 Free text arrives here already encrypted (`body`); this module only stores and pages it.
 Shared journal entries also sit in the sparse `shared` index, which is all a provider reads.
@@ -37,25 +38,26 @@ def is_id(prefix: str, value) -> bool:
     return isinstance(value, str) and value.startswith(prefix) and len(value) == len(prefix) + 21
 
 
-class ClientKeys:
-    """Where each client's KMS-encrypted data key lives: the `key` item of their partition."""
+class UserKeys:
+    """Where each user's own KMS-encrypted data key lives: the `key` item of their partition.
+    A client's seals their journal and mood notes; anyone's seals their idempotency records."""
 
-    def get(self, client_id: str) -> bytes | None:
+    def get(self, user_id: str) -> bytes | None:
         try:
-            return BetweenModel.get(client_id, KEY_ID, consistent_read=True).key_blob
+            return BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob
         except DoesNotExist:
             return None
 
-    def put_if_absent(self, client_id: str, blob: bytes) -> bytes:
-        """Store `blob` unless the client has a key already; the key the client ends up with."""
+    def put_if_absent(self, user_id: str, blob: bytes) -> bytes:
+        """Store `blob` unless the user has a key already; the key the user ends up with."""
         try:
-            BetweenModel(client_id, KEY_ID, kind="key", key_blob=blob).save(
+            BetweenModel(user_id, KEY_ID, kind="key", key_blob=blob).save(
                 condition=BetweenModel.id.does_not_exist())
             return blob
         except PutError as error:
             if not condition_failed(error):
                 raise
-        return BetweenModel.get(client_id, KEY_ID, consistent_read=True).key_blob
+        return BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob
 
 
 # --- journal ------------------------------------------------------------------------------------

@@ -318,7 +318,8 @@ class SharedJournalIndex(GlobalSecondaryIndex):
 
 
 class BetweenModel(Model):
-    """What a client keeps between sessions, private to them: their own data key (`id` "key"),
+    """What a client keeps between sessions, private to them: their own data key (`id` "key";
+    providers have that item too, for their idempotency records),
     journal entries (`jr_<ms><hex>`) and mood check-ins (`md_<ms><hex>`), ids in time order.
     Free text (`body`: an entry's text, a mood's note) is encrypted with the client's data key.
     A journal entry the client shares also carries `shared_client_id`, which puts it in the

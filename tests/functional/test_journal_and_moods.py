@@ -261,17 +261,17 @@ def test_the_clients_key_is_their_own_and_bound_to_them(api, world, stack):
     import boto3
     from botocore.exceptions import ClientError
 
-    from chalicelib.store.between import ClientKeys
+    from chalicelib.store.between import UserKeys
 
     client = world.client()
     _journal(api, client, "hello")
-    blob = ClientKeys().get(client.id)
+    blob = UserKeys().get(client.id)
     kms = boto3.client("kms", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
-    kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "client-key", "client_id": client.id})
+    kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "user-key", "user_id": client.id})
     with pytest.raises(ClientError):
         kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "room-key", "room_id": client.id})
     with pytest.raises(ClientError):
-        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "client-key", "client_id": "someone-else"})
+        kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "user-key", "user_id": "someone-else"})
 
 
 def test_a_discharged_client_keeps_their_journal_and_moods(api, world):
@@ -295,3 +295,20 @@ def test_the_default_mood_window_is_the_last_28_local_days(api, world, clock):
     clock.advance(days=1)
     assert [m["score"] for m in api.get("/clients/me/moods", client).json["items"]] == [6]
     assert timedelta(days=28)  # the window: to = tomorrow, from = to - 28 days
+
+
+def test_answers_kept_for_idempotent_retries_are_sealed_too(api, world, stack):
+    """SPEC §2: free text is encrypted wherever Haven writes it, idempotency records included."""
+    import boto3
+
+    client = world.client()
+    key = {"Idempotency-Key": "journal-1"}
+    first = api.post("/clients/me/journal", client, {"text": "zebra crossing at dawn"}, headers=key)
+    retry = api.post("/clients/me/journal", client, {"text": "zebra crossing at dawn"}, headers=key)
+    assert first.status == retry.status == 201 and retry.json == first.json
+    assert len(api.get("/clients/me/journal", client).json["items"]) == 1
+    changed = api.post("/clients/me/journal", client, {"text": "something else"}, headers=key)
+    assert changed.status == 409 and changed.code == "idempotency_mismatch"
+    ddb = boto3.client("dynamodb", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
+    records = repr(ddb.scan(TableName=stack["tables"]["idempotency"])["Items"])
+    assert "zebra" not in records and "sealed" in records
