@@ -140,11 +140,17 @@ def _idempotency_cipher():
 
 def _user_cipher(purpose: str):
     from chalicelib.adapters.crypto import MessageCipher
-    from chalicelib.store.between import UserKeys
 
     s = settings()
-    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, UserKeys(), max_age=s.data_key_cache_seconds,
+    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, get("user_keys"), max_age=s.data_key_cache_seconds,
                          capacity=s.data_key_cache_rooms, scope="user", purpose=purpose)
+
+
+@provides("user_keys")
+def _user_keys():
+    from chalicelib.store.between import UserKeys
+
+    return UserKeys(capacity=settings().data_key_cache_rooms)
 
 
 @provides("speech")

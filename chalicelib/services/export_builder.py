@@ -217,6 +217,8 @@ def _render_messages(room, messages: list, media: list):
         if m.media_id:
             record = known.get(m.media_id)
             content_type = record.content_type if record is not None else None
+            if content_type is None and m.talkcast:  # Haven wrote it itself: no upload record
+                content_type = "audio/mpeg"
             name = f"rooms/{room.id}/media/{m.media_id}{EXTENSIONS.get(content_type or '', '')}"
             item.update(media_id=m.media_id, media_file=name, content_type=content_type)
             media.append((name, final_key(room.id, m.media_id), content_type))

@@ -5,7 +5,8 @@ Order, so that nothing is ever half-posted: check the room (404) and the script 
 synthesize (Polly down → 502 `speech_unavailable`, nothing written); then store the audio in the
 media bucket under SSE-KMS (Haven writes it itself, no upload form); only then number and write
 the message. If writing the message fails, the stored audio is deleted again. The script and
-title are sealed with the room's key in the message's `body`; they are never logged.
+title are sealed with the room's key in the message's `body`; they are never logged. (No upload
+record is made: Haven wrote the object itself, and playback follows from the room and media ids.)
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from chalicelib.domain import between_sessions as rules
 from chalicelib.errors import NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
-from chalicelib.store.models import MediaModel
 
 
 def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
@@ -37,9 +37,6 @@ def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
     store = wiring.get("media")
     store.put(key, audio, content_type)
     try:
-        MediaModel(media_id, room_id=room_id, uploader_id=caller.id, kind="audio", content_type=content_type,
-                   size_bytes=len(audio), key=key, created_at=iso(now), used_by="talkcast").save(
-            condition=MediaModel.id.does_not_exist())
         sealed = wiring.get("cipher").encrypt(room_id, json.dumps(
             {"title": draft.title, "script": draft.script, "voice": draft.voice.id}, ensure_ascii=False),
             room.key_blob)
@@ -49,9 +46,8 @@ def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
         message = room_store.put_message(numbered, kind="audio", sender_id=caller.id, sender_role=caller.role,
                                          created_at=iso(now), media_id=media_id, body=sealed, talkcast=True)
     except BaseException:
-        _discard(store, key, media_id)
+        _discard(store, key)
         raise
-    MediaModel(media_id).update(actions=[MediaModel.used_by.set(message.id)])
     metrics.add_metric(name="TalkcastPosted", unit="Count", value=1)
     logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": "audio",
                                          "talkcast": True, "voice": draft.voice.id, "bytes": len(audio)})
@@ -60,9 +56,8 @@ def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
                         key_blob=room.key_blob)
 
 
-def _discard(store, key: str, media_id: str) -> None:
+def _discard(store, key: str) -> None:
     try:
         store.delete(key)
-        MediaModel(media_id).delete()
     except Exception:  # the original error matters more; an orphan object is harmless (no message names it)
-        logger.warning("could not remove a talkcast's audio after a failure", extra={"media_id": media_id})
+        logger.warning("could not remove a talkcast's audio after a failure")

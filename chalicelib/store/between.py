@@ -40,24 +40,49 @@ def is_id(prefix: str, value) -> bool:
 
 class UserKeys:
     """Where each user's own KMS-encrypted data key lives: the `key` item of their partition.
-    A client's seals their journal and mood notes; anyone's seals their idempotency records."""
+    A client's seals their journal and mood notes; anyone's seals their idempotency records.
+
+    A key item is written once and never changed, so the ciphertexts read are remembered per
+    container (at most `capacity` users): a page of 50 entries reads the item once, not 50 times.
+    """
+
+    def __init__(self, capacity: int = 1000):
+        import threading
+        from collections import OrderedDict
+
+        self.capacity = capacity
+        self._known: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _remember(self, user_id: str, blob: bytes) -> bytes:
+        with self._lock:
+            self._known[user_id] = blob
+            self._known.move_to_end(user_id)
+            while len(self._known) > self.capacity:
+                self._known.popitem(last=False)
+        return blob
 
     def get(self, user_id: str) -> bytes | None:
+        with self._lock:
+            known = self._known.get(user_id)
+        if known is not None:
+            return known
         try:
-            return BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob
+            blob = BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob
         except DoesNotExist:
             return None
+        return self._remember(user_id, blob)
 
     def put_if_absent(self, user_id: str, blob: bytes) -> bytes:
         """Store `blob` unless the user has a key already; the key the user ends up with."""
         try:
             BetweenModel(user_id, KEY_ID, kind="key", key_blob=blob).save(
                 condition=BetweenModel.id.does_not_exist())
-            return blob
+            return self._remember(user_id, blob)
         except PutError as error:
             if not condition_failed(error):
                 raise
-        return BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob
+        return self._remember(user_id, BetweenModel.get(user_id, KEY_ID, consistent_read=True).key_blob)
 
 
 # --- journal ------------------------------------------------------------------------------------
