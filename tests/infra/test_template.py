@@ -180,3 +180,38 @@ def test_the_lambda_role_reaches_every_table_and_its_indexes_and_nothing_scans()
     actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
     assert "dynamodb:Scan" not in actions
     assert not any(a.endswith(":*") or a == "*" for a in actions)
+
+
+# --- queues and speech (issue 15) -----------------------------------------------------------
+
+def _role_statements(template: dict) -> list[dict]:
+    return template["Resources"]["LambdaRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_the_exports_function_is_wired_to_its_queue_which_dead_letters(packaged):
+    template = json.loads(packaged.read_text())
+    function = template["Resources"]["Exports"]
+    events = function["Properties"]["Events"]
+    assert [e["Type"] for e in events.values()] == ["SQS"]
+    assert [e["Properties"]["Queue"] for e in events.values()] == [{"Fn::GetAtt": ["ExportsQueue", "Arn"]}]
+    assert function["Properties"]["Timeout"] == 900
+    queue = template["Resources"]["ExportsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ExportsDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= function["Properties"]["Timeout"]
+    assert template["Resources"]["ExportsDeadLetterQueueAlarm"]["Type"] == "AWS::CloudWatch::Alarm"
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["HAVEN_EXPORTS_QUEUE_URL"] == {"Ref": "ExportsQueue"}
+
+
+def test_the_role_may_synthesize_speech_and_nothing_else_of_polly():
+    polly = [a for s in _role_statements(committed()) for a in
+             ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if a.startswith("polly:")]
+    assert polly == ["polly:SynthesizeSpeech"]
+
+
+def test_the_role_reaches_the_exports_queue_and_may_delete_every_version_of_an_export():
+    statements = {s["Sid"]: s for s in _role_statements(committed())}
+    assert statements["Queues"]["Resource"] == [{"Fn::GetAtt": ["ExportsQueue", "Arn"]}]
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(statements["Queues"]["Action"])
+    assert {"s3:DeleteObjectVersion", "s3:AbortMultipartUpload"} <= set(statements["MediaObjects"]["Action"])
+    assert "s3:ListBucketVersions" in statements["MediaBucket"]["Action"]
