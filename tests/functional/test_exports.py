@@ -240,12 +240,17 @@ def test_an_unregistered_client_cannot_export(api, cognito):
 
 
 def test_the_export_is_built_by_the_exports_function_from_an_sqs_event(chalice_client, api, world, stack):
-    """The function as Lambda calls it (an SQS event through chalice's test client)."""
+    """The function as Lambda calls it: the sample SQS event of events/exports.json, with the
+    queued message's body, through chalice's test client."""
+    from pathlib import Path
+
     client = world.client()
     export_id = api.post("/clients/me/exports", client).json["id"]
     sqs = boto3.client("sqs", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
     message = sqs.receive_message(QueueUrl=stack["queues"]["exports"]["url"])["Messages"][0]
-    event = chalice_client.events.generate_sqs_event(message_bodies=[message["Body"]], queue_name="haven-test-exports")
+    assert json.loads(message["Body"]) == {"client_id": client.id, "export_id": export_id}  # ids only
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "exports.json").read_text())
+    event["Records"][0]["body"] = message["Body"]
     chalice_client.lambda_.invoke("exports", event)
     assert api.get(f"/clients/me/exports/{export_id}", client).json["status"] == "ready"
 
