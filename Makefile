@@ -4,12 +4,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deps-stamp
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.deps-stamp
 STAGE ?= prod
 PACKAGE_DIR ?= build/package
 FN ?=
 TIME ?=
+ROLE ?=
+EMAIL ?=
+PASSWORD ?=
+NAME ?=
 
-.PHONY: run test invoke outbox bench package resources deps clean
+.PHONY: run test invoke outbox user clock bench package resources deps clean
 
 # The virtualenv is (re)installed only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -18,12 +24,18 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
-deps: $(STAMP)
+# checkov (template checks in tests/infra) pins boto3 and networkx older than the app's: its own venv.
+$(TOOLS_STAMP): requirements-tools.txt constraints-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
+	@touch $(TOOLS_STAMP)
+
+deps: $(STAMP) $(TOOLS_STAMP)
 
 run: $(STAMP)
 	$(PY) -m infra.local
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
 invoke: $(STAMP)
@@ -32,6 +44,17 @@ invoke: $(STAMP)
 
 outbox: $(STAMP)
 	@$(PY) -m infra.outbox
+
+# A user of the running stack, for any role, with a permanent password; prints an ID token (again on a rerun).
+user: $(STAMP)
+	@test -n "$(ROLE)" -a -n "$(EMAIL)" || { echo "usage: make user ROLE=client|provider|ops EMAIL=you@example.com [PASSWORD=...] [NAME=...]"; exit 2; }
+	@$(PY) -m infra.user "$(ROLE)" "$(EMAIL)" $(if $(PASSWORD),--password "$(PASSWORD)") $(if $(NAME),--name "$(NAME)") \
+		$(if $(REGION),--region "$(REGION)") $(if $(TIMEZONE),--timezone "$(TIMEZONE)") $(if $(KIND),--kind "$(KIND)") \
+		$(if $(JSON),--json)
+
+# Moves the running stack's clock (API and schedules; local stage only). TIME=<iso>|+3d|now; no TIME: show it.
+clock: $(STAMP)
+	@$(PY) -m infra.clock $(if $(TIME),-- "$(TIME)")
 
 bench: $(STAMP)
 	$(PY) -m tests.bench
@@ -45,6 +68,7 @@ package: $(STAMP)
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template infra/resources.json $(PACKAGE_DIR)
+	$(PY) -m infra.package $(PACKAGE_DIR)/deployment.zip
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json
 	@echo "template: $(PACKAGE_DIR)/sam.json  code: $(PACKAGE_DIR)/deployment.zip"
 

@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from chalicelib import bootstrap
-from chalicelib.api import routing
+from chalicelib.api import middleware, routing
 from chalicelib.api.clients import bp as clients_bp
 from chalicelib.api.ops import bp as ops_bp
 from chalicelib.api.providers import bp as providers_bp
@@ -12,7 +12,7 @@ from chalicelib.api.rooms import bp as rooms_bp
 bootstrap.start()
 app = Chalice(app_name="haven")
 app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
-routing.register_middleware(app)
+middleware.register_middleware(app)
 for blueprint in (public_bp, clients_bp, providers_bp, ops_bp, rooms_bp):
     app.register_blueprint(blueprint)
 # Live sessions (bookings, slots) and emailed links.
@@ -25,6 +25,7 @@ for blueprint in (bookings_bp, links_bp):
 from chalicelib.api.between import bp as between_bp  # noqa: E402
 
 app.register_blueprint(between_bp)
+routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 
 @app.schedule("rate(5 minutes)", name="reminders")

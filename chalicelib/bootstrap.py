@@ -20,20 +20,37 @@ def start() -> None:
         return
     from chalicelib.services import alerts, outbox, replies, rooms
     from chalicelib.services.bookings import notices as booking_notices
+    from chalicelib.services.bookings import queries as booking_queries
 
     outbox.register_channel(outbox.EMAIL, _send_email)
     outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
     booking_notices.register_templates()
+    outbox.register_guard("booking", booking_queries.still_confirmed_at)
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
     _started = True
 
 
 def _send_email(to: str, template: str, params: dict, attachments, now) -> None:
+    """The email channel: a member recipient (`user:<id>`) is sent to the profile's address as it
+    is now (SPEC: read when the email is sent), and their calendar file is made for that address."""
     from chalicelib.adapters import templates
+    from chalicelib.services import outbox
+    from chalicelib.services.bookings import notices as booking_notices
+    from chalicelib.store import users as user_store
 
+    params = dict(params)
+    calendar = params.pop("_ics", None)
+    if to.startswith(outbox.USER):
+        user = user_store.get(to[len(outbox.USER):])
+        if user is None or not user.email:
+            raise outbox.Moot("the recipient has no profile any more")
+        to = user.email
+    files_in = list(attachments or [])
+    if calendar:
+        files_in.append(booking_notices.calendar_attachment(calendar, to, now))
     subject, text, html = templates.render(template, params)
-    files = [(a["filename"], a["content_type"], a["data"].encode()) for a in attachments or []]
+    files = [(a["filename"], a["content_type"], a["data"].encode()) for a in files_in]
     wiring.get("mailer").send(to, subject, text, html, files)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 # code -> HTTP status. The single list of error codes (SPEC §3 plus our additions).
 CODES: dict[str, int] = {
     "validation_error": 400,
+    "bad_request": 400,  # API Gateway refused the request before Haven saw it (a gateway response)
     "invalid_cursor": 400,
     "not_on_slot": 400,
     "outside_availability": 400,
@@ -44,12 +45,17 @@ CODES: dict[str, int] = {
     "idempotency_mismatch": 409,
     "request_in_progress": 409,
     "already_exists": 409,
+    "already_submitted": 409,
+    "questionnaire_required": 409,
+    "already_rated": 409,
+    "not_yet_visible": 409,
     "not_registered": 409,
     "link_expired": 410,
     "code_expired": 410,
     "export_expired": 410,
     "too_large": 413,
     "unsupported_media_type": 415,
+    "too_many_requests": 429,  # API Gateway's throttling and the WAF rate rule (gateway responses)
     "internal_error": 500,
     "speech_unavailable": 502,
 }

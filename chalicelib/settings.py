@@ -97,8 +97,10 @@ class Settings:
     export_stale_hours: int = 24  # an export still `preparing` after this no longer blocks a new one
     export_prefix: str = "exports/"
     # Sweeps
-    sweep_batch: int = 100
-    notification_max_attempts: int = 10
+    sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)
+    sweep_budget_seconds: int = 240  # of the sweeps' 300 s Lambda timeout
+    notification_retry_cap_minutes: int = 5  # at most one sweep period between retries
+    notification_alarm_minutes: int = 30  # an email unsent this long raises the alarm
 
     def table(self, name: str) -> str:
         if name not in TABLE_NAMES:

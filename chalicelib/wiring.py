@@ -65,7 +65,8 @@ def publish(event: str, *args, **kwargs) -> None:
 
 
 def settings() -> _settings.Settings:
-    return _settings.get()
+    """This container's settings (tests may inject a variant with `override("settings", ...)`)."""
+    return _overrides.get("settings") or _settings.get()
 
 
 def clock() -> Callable[[], Any]:
@@ -73,7 +74,9 @@ def clock() -> Callable[[], Any]:
 
 
 def boto_client(service: str):
-    """One boto3 client per service per container (boto3 clients are thread safe)."""
+    """One boto3 client per service per container (boto3 clients are thread safe), all made from
+    ONE botocore session — the one PynamoDB's tables use — so the service models and endpoint
+    data are loaded from disk once per container, not once per client (tens of ms each)."""
     key = f"client:{service}"
     if key in _overrides:
         return _overrides[key]
@@ -83,8 +86,15 @@ def boto_client(service: str):
                 import boto3
                 from botocore.config import Config
 
+                from chalicelib.store.base import shared_session
+
                 s = settings()
-                _built[key] = boto3.session.Session().client(
+                core = shared_session()
+                # one boto3 session per botocore session: boto3 registers its handlers on creation
+                session = getattr(core, "_haven_boto3", None)
+                if session is None:
+                    session = core._haven_boto3 = boto3.session.Session(botocore_session=core)
+                _built[key] = session.client(
                     service, region_name=s.region, endpoint_url=s.endpoint_url,
                     config=Config(retries={"mode": "standard", "max_attempts": 3},
                                   signature_version="s3v4" if service == "s3" else None),

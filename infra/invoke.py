@@ -1,5 +1,6 @@
 """`make invoke FN=<name> TIME=<iso>`: run one scheduled function as of TIME against the
 running local stack (the local twin of `chalice invoke`), in this process, and print its result.
+Without TIME it runs as of the stack's clock (real time, or where `make clock` moved it).
 
     python -m infra.invoke reminders --time 2026-11-23T09:00:00Z
 """
@@ -11,7 +12,6 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,11 +19,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="Run one scheduled function against the local stack.")
     parser.add_argument("function", help="scheduled function name (reminders, deadlines, discharges, ...)")
-    parser.add_argument("--time", default="", help="ISO 8601 moment with Z or an offset (default: now)")
+    parser.add_argument("--time", default="",
+                        help="ISO 8601 moment with Z or an offset (default: the stack's clock, see `make clock`)")
     args = parser.parse_args(argv)
 
     try:
-        moment = schedules.parse_time(args.time) if args.time else datetime.now(timezone.utc)
+        moment = schedules.parse_time(args.time) if args.time else None
     except ValueError as error:
         print(f"TIME: {error}", file=sys.stderr)
         return 2
@@ -33,13 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     except (urllib.error.URLError, OSError):
         print(f"the emulator at {stack['aws_endpoint_url']} does not answer: is `make run` up?", file=sys.stderr)
         return 1
-    provision.apply_env(provision.env_for(stack))
+    provision.apply_env(local.local_env(stack))
     sys.path.insert(0, str(local.ROOT))
     # The function's own logs go to stderr (loggers bind the stream at import), so stdout
     # carries only the result and can be piped.
     with contextlib.redirect_stdout(sys.stderr):
         import app as app_module  # after the environment points at the emulator
 
+        if moment is None:
+            from chalicelib.clock import utc_now  # the stack's clock, as the scheduler's
+
+            moment = utc_now().replace(microsecond=0)
+        print(f"{args.function} as of {schedules.iso_z(moment)}", file=sys.stderr)
         try:
             result = schedules.invoke(app_module.app, args.function, moment, stack["region"])
         except KeyError as error:

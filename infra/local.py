@@ -5,7 +5,12 @@
 3. the API: `chalice local` at 127.0.0.1:8000 (HAVEN_API_PORT) in its own process group,
 4. the schedules of the app firing on their rates, in this process, as Lambda would call them,
    and its queues drained into their functions (infra/queues.py),
-5. `.local/stack.json` (HAVEN_STACK_FILE) describing all of it (read by `make invoke`, `make outbox`).
+5. `.local/stack.json` (HAVEN_STACK_FILE) describing all of it (read by `make invoke`, `make outbox`,
+   `make user`, `make clock`).
+
+The stack's clock can be moved (`make clock`): the API and the scheduler both read
+`chalicelib.clock.utc_now`, which adds the offset in `.local/clock.json` (beside the stack file),
+named to them in `HAVEN_CLOCK_FILE`. Each `make run` starts at real time.
 """
 from __future__ import annotations
 
@@ -21,25 +26,19 @@ import time
 import traceback
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = ROOT / ".local"
 STACK_FILE = Path(os.environ.get("HAVEN_STACK_FILE") or STATE_DIR / "stack.json")
+CLOCK_FILE = STACK_FILE.with_name("clock.json")
 HOST = "127.0.0.1"
 
 log = logging.getLogger("haven.local")
 
 
 # --- the API (chalice local) ----------------------------------------------------------------
-
-def chalice_command() -> list[str]:
-    script = Path(sys.executable).parent / "chalice"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from chalice.cli import main; sys.exit(main())"]
-
 
 # The dev server prints every request line; link tokens and cursors must never reach a log.
 _SECRETS_IN_PATHS = re.compile(r"(/links/)[^\s/?\"]+|([?&]next=)[^\s&\"]+")
@@ -60,7 +59,9 @@ def start_api(env: dict[str, str], host: str = HOST, port: int = 8000, quiet: bo
               log_path: Path | None = None) -> subprocess.Popen:
     """`chalice local` in a new process group (so stopping it stops everything it started); its
     output goes through `redact` to the terminal or `log_path`."""
-    command = chalice_command() + ["local", "--no-autoreload", "--stage", "dev", "--host", host, "--port", str(port)]
+    # chalice's CLI with API Gateway's greedy-path matching (infra/chalice_greedy.py)
+    command = [sys.executable, "-m", "infra.chalice_greedy", "local", "--no-autoreload", "--stage", "dev",
+               "--host", host, "--port", str(port)]
     output = subprocess.DEVNULL if quiet and log_path is None else subprocess.PIPE
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
                                start_new_session=True, preexec_fn=_die_with_parent)
@@ -116,7 +117,9 @@ def stop_api(process: subprocess.Popen, timeout: float = 10.0) -> None:
 
 class Scheduler:
     """Fires each scheduled function on its rate or cron, with an EventBridge event whose
-    `time` is now. A run still going when its next turn comes is not doubled up."""
+    `time` is now (the stack's clock, which `make clock` moves). A run still going when its next
+    turn comes is not doubled up. When the clock jumps forward each overdue schedule fires once;
+    when it goes back, the plan starts again from the new time."""
 
     def __init__(self, chalice_app, region: str, now=lambda: datetime.now(timezone.utc)):
         from infra.schedules import scheduled_functions
@@ -152,8 +155,13 @@ class Scheduler:
     def _loop(self) -> None:
         by_name = {s.name: s for s in self.schedules}
         due = self.plan()
+        last = self.now()
         while not self.stop_event.is_set():
             now = self.now()
+            if now < last - timedelta(seconds=1):  # the clock was moved back: plan from there
+                due = self.plan()
+                log.info("the clock went back to %s; schedules planned again", now.isoformat())
+            last = now
             for name, when in list(due.items()):
                 if when <= now:
                     self._fire(name)
@@ -206,6 +214,17 @@ def read_stack_file(path: Path = STACK_FILE) -> dict:
     return json.loads(path.read_text())
 
 
+def local_env(stack: dict) -> dict[str, str]:
+    """The environment of the local stage's API, scheduler and `make invoke`: the emulator's
+    (`provision.env_for`) plus the clock file, which only this runner ever names."""
+    from infra import provision
+
+    env = provision.env_for(stack)
+    if stack.get("clock_file"):
+        env["HAVEN_CLOCK_FILE"] = str(stack["clock_file"])
+    return env
+
+
 def summary(stack: dict, schedules: dict[str, datetime]) -> str:
     lines = [
         "",
@@ -225,6 +244,8 @@ def summary(stack: dict, schedules: dict[str, datetime]) -> str:
         lines.append(f"  Schedule           {name:<12} {stack['schedules'].get(name, '')}, next {when:%H:%M:%S}Z")
     for name in stack.get("queue_functions", []):
         lines.append(f"  Queue              {name:<12} drained into the function `{name}` every second")
+    lines.append("  Clock              real time   (make clock TIME=<iso>|+3d|now)")
+    lines.append("  Users              make user ROLE=client|provider|ops EMAIL=...   (prints an ID token)")
     lines.append(f"  Stack file         {shown(STACK_FILE)}   (make invoke FN=<name> TIME=<iso>)")
     lines.append("")
     return "\n".join(lines)
@@ -256,15 +277,18 @@ def main() -> int:
         server, endpoint_url = provision.start_emulator(aws_port, HOST)
         api_url = f"http://{HOST}:{api_port}"
         stack = provision.provision(endpoint_url, parameters={"PublicBaseUrl": api_url})
-        provision.apply_env(provision.env_for(stack))
+        CLOCK_FILE.unlink(missing_ok=True)  # each stack starts at real time
+        stack["clock_file"] = str(CLOCK_FILE)
+        provision.apply_env(local_env(stack))
         stack["api_url"] = api_url
         api = start_api(dict(os.environ), HOST, api_port)
         wait_for_api(api_url, api)
 
         sys.path.insert(0, str(ROOT))
         import app as app_module  # after the environment points at the emulator
+        from chalicelib.clock import utc_now  # the API's clock: `make clock` moves both
 
-        scheduler = Scheduler(app_module.app, stack["region"])
+        scheduler = Scheduler(app_module.app, stack["region"], now=utc_now)
         stack["schedules"] = {s.name: s.expression for s in scheduler.schedules}
         from infra.queues import QueueDrainer
 
@@ -297,6 +321,7 @@ def main() -> int:
         if server is not None:
             provision.stop_emulator(server)
         STACK_FILE.unlink(missing_ok=True)
+        CLOCK_FILE.unlink(missing_ok=True)
         print("Haven local stack stopped.", flush=True)
 
 

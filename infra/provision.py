@@ -4,8 +4,10 @@ The same document `chalice package` merges for AWS is read here and, resource by
 turned into the equivalent API calls, so the tables, bucket, key, queues, pool, secret and
 sender the tests and `make run` use are the ones that deploy. Only the intrinsic functions the template
 uses are resolved (Ref, Fn::GetAtt, Fn::Sub, Fn::Join). Resources the emulator cannot make
-meaningful (the IAM role, alarms, the alarm topic) and the partial entries merged into
-Chalice's own resources (functions, API) are skipped and listed in `stack["skipped"]`.
+meaningful (IAM roles and policies, alarms, the alarm topic, the dashboard, log groups and
+saved queries, the trail, WAF, API Gateway's account setting) and the partial entries merged
+into Chalice's own resources (functions, API) are skipped and listed in `stack["skipped"]`; a
+skipped role still gets its ARN, for the key policies that name it.
 
 Local differences, on purpose: deletion protection is not turned on (tests delete and
 recreate tables); IAM is not enforced; the bucket policy goes in without its conditional
@@ -35,7 +37,11 @@ LOCAL_PARAMETERS = {
     "PublicBaseUrl": "http://127.0.0.1:8000",
     "CorsOrigins": "http://localhost:3000",
 }
-SKIPPED_TYPES = ("AWS::IAM::Role", "AWS::CloudWatch::Alarm", "AWS::SNS::Topic")
+SKIPPED_TYPES = ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard",
+                 "AWS::SNS::Topic", "AWS::Logs::LogGroup", "AWS::Logs::QueryDefinition", "AWS::CloudTrail::Trail",
+                 "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
+                 "AWS::ApiGateway::GatewayResponse",
+                 "AWS::ApiGateway::Account")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_SESSION_TOKEN": "testing"}
 
@@ -104,6 +110,10 @@ def make_dynamodb_atomic() -> None:
     import threading
 
     from moto.dynamodb.models import DynamoDBBackend
+
+    from infra import emulator_dynamodb
+
+    emulator_dynamodb.install()  # transactions snapshot only what they touch; no instance is kept forever
 
     lock = threading.RLock()
     for name in ("transact_write_items", "transact_get_items", "put_item", "update_item", "delete_item",
@@ -405,7 +415,7 @@ class Provisioner:
         idp = self.client("cognito-idp")
         kwargs = {"PoolName": p["UserPoolName"]}
         for key in ("UsernameAttributes", "AutoVerifiedAttributes", "UsernameConfiguration", "Policies",
-                    "AccountRecoverySetting", "AdminCreateUserConfig", "Schema"):
+                    "AccountRecoverySetting", "AdminCreateUserConfig", "Schema", "UserAttributeUpdateSettings"):
             if key in p:
                 kwargs[key] = p[key]
         pool = idp.create_user_pool(**kwargs)["UserPool"]
@@ -504,6 +514,11 @@ def provision(endpoint_url: str, *, region: str = DEFAULT_REGION, stage: str = L
             continue
         if resource_type.startswith("AWS::Serverless::") or resource_type in SKIPPED_TYPES:
             skipped[logical_id] = f"{resource_type}: not meaningful in the emulator"
+            if resource_type == "AWS::IAM::Role":  # IAM is not enforced locally; key policies name roles
+                name = resolver(resource.get("Properties", {}).get("RoleName")) \
+                    or f"{pseudo['AWS::StackName']}-{logical_id}"
+                resolver.refs[logical_id] = name
+                resolver.attrs[(logical_id, "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
             continue
         handle = provisioner.handler(resource_type)
         if handle is None:

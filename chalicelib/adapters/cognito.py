@@ -44,11 +44,16 @@ class CognitoAdmin:
             if error.response["Error"]["Code"] == "UsernameExistsException":
                 raise HavenError("An account with this email already exists.", "already_exists")
             raise
-        self.client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email,
-                                            GroupName=PROVIDERS_GROUP)
+        self.add_to_providers(email)
         attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}
         sub = attributes.get("sub")
         return sub or self.find_sub(email)  # some Cognito versions omit it from the create answer
+
+    def add_to_providers(self, email: str) -> None:
+        """Put the user in group `providers` (idempotent: a retry of a create that stopped after
+        the user was made completes it)."""
+        self.client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email,
+                                            GroupName=PROVIDERS_GROUP)
 
     def find_sub(self, email: str) -> str | None:
         user = self._user(email)

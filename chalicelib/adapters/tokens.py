@@ -1,6 +1,11 @@
 """Cognito ID token verification: signature against the pool's JWKS, issuer, audience, use, expiry.
 
-The JWKS is fetched once per container and again only for an unknown `kid` (key rotation).
+The JWKS is fetched once per container, again when it is older than `cache_seconds`, and for an
+unknown `kid` (key rotation) — but never more than once per `min_refresh_seconds` (60 s): a flood
+of tokens with made-up `kid`s costs at most one fetch a minute, not one each. A `kid` still
+missing after a fetch is remembered (a bounded negative cache) until the next refresh is allowed,
+so it is refused without taking the lock again. A key Cognito rotates in is therefore found within
+a minute of its first use.
 Expiry is judged against real time, not the injected clock: it is a security boundary.
 """
 from __future__ import annotations
@@ -9,21 +14,30 @@ import json
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 
 from chalicelib.errors import Unauthorized
 from chalicelib.identity import Caller, role_from_groups
 
 
 class TokenVerifier:
+    MISSING_CAPACITY = 1024
+
     def __init__(self, jwks_url: str, issuer: str, audience: str, cache_seconds: int = 3600,
-                 fetch=None):
+                 fetch=None, *, min_refresh_seconds: float = 60.0, clock=time.monotonic):
+        """`fetch(url) -> dict` reads the JWKS (HTTP by default); `clock` measures the refresh
+        intervals (monotonic seconds). Both are injectable for tests."""
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
         self.cache_seconds = cache_seconds
+        self.min_refresh_seconds = min_refresh_seconds
         self._fetch = fetch or self._http_fetch
+        self._clock = clock
         self._keys: dict[str, object] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None    # last successful fetch
+        self._attempted_at: float | None = None  # last fetch tried, successful or not
+        self._missing: OrderedDict[str, float] = OrderedDict()  # kid -> refused until (clock)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -31,27 +45,51 @@ class TokenVerifier:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (configured URL)
             return json.loads(response.read())
 
-    def _load_keys(self) -> None:
+    def _load_keys(self, now: float) -> None:
         from jwt import PyJWK
 
+        self._attempted_at = now
         document = self._fetch(self.jwks_url)
         keys = {}
         for jwk in document.get("keys", []):
             if jwk.get("kty") == "RSA" and jwk.get("kid"):
                 keys[jwk["kid"]] = PyJWK(jwk, algorithm="RS256").key
         self._keys = keys
-        self._fetched_at = time.monotonic()
+        self._fetched_at = now
+        self._missing.clear()
+
+    def _may_refresh(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self.min_refresh_seconds
+
+    def _remember_missing(self, kid: str, now: float) -> None:
+        until = (self._attempted_at if self._attempted_at is not None else now) + self.min_refresh_seconds
+        self._missing[kid] = until
+        self._missing.move_to_end(kid)
+        while len(self._missing) > self.MISSING_CAPACITY:
+            self._missing.popitem(last=False)
 
     def _key_for(self, kid: str):
         with self._lock:
-            stale = time.monotonic() - self._fetched_at > self.cache_seconds
-            if kid not in self._keys or stale:
+            now = self._clock()
+            stale = self._fetched_at is None or now - self._fetched_at > self.cache_seconds
+            if kid in self._keys and not stale:
+                return self._keys[kid]
+            until = self._missing.get(kid)
+            if until is not None and now < until:
+                return None
+            if self._may_refresh(now):
                 try:
-                    self._load_keys()
+                    self._load_keys(now)
                 except Exception:  # the JWKS endpoint being down must not look like a bad token
                     if kid not in self._keys:
                         raise
-            return self._keys.get(kid)
+            key = self._keys.get(kid)
+            if key is None:
+                if self._fetched_at is None or self._attempted_at > self._fetched_at:
+                    # The last fetch failed: the kid may well be real; no 401, and no remembering.
+                    raise RuntimeError("the user pool's JWKS could not be read; retried within a minute")
+                self._remember_missing(kid, now)
+            return key
 
     def verify(self, token: str) -> Caller:
         import jwt

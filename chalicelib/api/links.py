@@ -27,6 +27,7 @@ def show(token):
 
 
 @route(bp, "/links/{token}", "POST", roles=PUBLIC, query=models.LinkAction, produces="text/html",
+       content_types=("application/x-www-form-urlencoded", "application/json", "text/plain"),
        summary="Perform an emailed link's action once (`action=confirm|decline`, query or form field)")
 def act(token, query):
     action = query.get("action")

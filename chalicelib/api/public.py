@@ -2,7 +2,8 @@
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.routing import PUBLIC, openapi_document, route
+from chalicelib.api.openapi import openapi_document
+from chalicelib.api.routing import PUBLIC, route
 from chalicelib.domain import crisis
 
 bp = Blueprint(__name__)

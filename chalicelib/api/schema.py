@@ -12,6 +12,11 @@ from datetime import date
 from typing import Any, Callable
 
 from chalicelib.clock import parse_iso
+
+# Every date Haven takes lies in this range (birth dates, plan anchors, session times, list bounds):
+# arithmetic on a year-9999 date overflows, and no real request needs one.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 1, 1)
 from chalicelib.errors import ValidationError
 
 _MISSING = object()
@@ -90,13 +95,19 @@ class Field:
                     value = date.fromisoformat(value)
                 except ValueError:
                     raise ValidationError(f"`{name}` must be a date like 1990-04-21.", details={"field": name})
+                if not EARLIEST_DATE <= value < LATEST_DATE:
+                    raise ValidationError(f"`{name}` must be between {EARLIEST_DATE} and {LATEST_DATE}.",
+                                          details={"field": name})
             else:
                 try:
                     value = parse_iso(value)
-                except ValueError:
+                except (ValueError, OverflowError):
                     raise ValidationError(
                         f"`{name}` must be an ISO 8601 time with an offset, like 2026-01-05T09:00:00Z.",
                         details={"field": name})
+                if not EARLIEST_DATE <= value.date() < LATEST_DATE:
+                    raise ValidationError(f"`{name}` must be between {EARLIEST_DATE} and {LATEST_DATE}.",
+                                          details={"field": name})
         elif kind == "integer":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValidationError(f"`{name}` must be a whole number.", details={"field": name})

@@ -154,6 +154,16 @@ class SettleTimer:
 
 
 @dataclass(frozen=True)
+class DropTimer:
+    """Take a booking's due item out of the index for good (deleted whether or not it exists):
+    a booking that stops needing a reminder or a check must not hold a sweep's place in line."""
+    booking_id: str
+    purpose: str
+    version: int | None = None
+    which: str | None = None
+
+
+@dataclass(frozen=True)
 class NewLink:
     """The provider's emailed confirm/decline link (its random id, not the token)."""
     link_id: str
@@ -181,6 +191,8 @@ class Notice:
     ics_method: str | None = None
     sequence: int = 0
     key_booking_id: str | None = None  # the booking the key names, when not `booking` (a reschedule)
+    moot_at: datetime | None = None  # from then on the email means nothing: dropped, never sent late
+    guarded: bool = False  # dropped on retry if the booking moved past `version` meanwhile
 
 
 @dataclass(frozen=True)
@@ -236,6 +248,20 @@ def confirmed_timers(b: Booking, version: int, now: datetime, n: Numbers) -> tup
     return tuple(out)
 
 
+def timers_held(b: Booking, keep: tuple[str, ...] = ()) -> tuple[DropTimer, ...]:
+    """The due items a booking in its current state may have set (a pending one its confirmation
+    deadline; a confirmed one its reminders at this version and its outcome check), except those
+    whose purpose the change settles itself (`keep`)."""
+    if b.status == rules.PENDING:
+        held = (DropTimer(b.id, "confirm"),)
+    elif b.status == rules.CONFIRMED:
+        held = (DropTimer(b.id, "reminder", b.version, "long"), DropTimer(b.id, "reminder", b.version, "short"),
+                DropTimer(b.id, "outcome"))
+    else:
+        held = ()
+    return tuple(t for t in held if t.purpose not in keep)
+
+
 def _ended(b: Booking, status: str, actor: str, now: datetime, **more) -> UpdateBooking:
     return UpdateBooking(b.id, b.version, b.status,
                          {"status": status, "ended_by": actor, "updated_at": now, **more})
@@ -274,7 +300,7 @@ def _arrival(b: Booking, now: datetime, n: Numbers, link_id: str) -> tuple[tuple
         expires = min(b.confirm_by, now + timedelta(days=n.link_token_days))
         writes = (Timer(b.id, "confirm", b.confirm_by), NewLink(link_id, b.id, b.provider_id, expires))
         notices = (Notice(b, "requested", "booking_requested", ("provider",),
-                          extra={"link_id": link_id, "confirm_by": b.confirm_by}),)
+                          extra={"link_id": link_id, "confirm_by": b.confirm_by}, moot_at=b.confirm_by),)
         return writes, notices
     return confirmed_timers(b, b.version, now, n), (
         Notice(b, "confirmed", "booking_confirmed", ("client", "provider"), version=b.version,
@@ -295,7 +321,7 @@ def plan_confirm(b: Booking, now: datetime, n: Numbers, link: UseLink | None = N
     done = replace(b, status=rules.CONFIRMED, version=version, sequence=sequence)
     writes = (UpdateBooking(b.id, b.version, rules.PENDING,
                             {"status": rules.CONFIRMED, "sequence": sequence, "updated_at": now}),
-              *([link] if link else []), *confirmed_timers(done, version, now, n))
+              *([link] if link else []), *confirmed_timers(done, version, now, n), *timers_held(b))
     return Change("confirmed", done, writes,
                   (Notice(done, "confirmed", "booking_confirmed", ("client", "provider"), version=version,
                           ics_method="REQUEST", sequence=sequence),))
@@ -306,7 +332,8 @@ def plan_decline(b: Booking, now: datetime, n: Numbers, link: UseLink | None = N
     done = replace(b, status=rules.DECLINED, version=b.version + 1)
     writes = (_ended(b, rules.DECLINED, rules.PROVIDER, now),
               Claims(b.id, b.ends_at, release=b.claims, old_booking_id=b.id),
-              *credit_release(b, outcome_of(rules.PROVIDER, "decline", b, now, n)), *([link] if link else []))
+              *credit_release(b, outcome_of(rules.PROVIDER, "decline", b, now, n)), *([link] if link else []),
+              *timers_held(b))
     return Change("declined", done, writes,
                   (Notice(done, "declined", "booking_declined", ("client",), version=done.version),))
 
@@ -325,7 +352,7 @@ def plan_cancel(b: Booking, actor: str, now: datetime, n: Numbers, reason=None) 
     if reason:
         update = replace(update, set={**update.set, "cancel_reason": reason})
     writes = (update, Claims(b.id, b.ends_at, release=b.claims, old_booking_id=b.id),
-              *credit_release(b, outcome_of(actor, "cancel", b, now, n)))
+              *credit_release(b, outcome_of(actor, "cancel", b, now, n)), *timers_held(b))
     return Change("cancelled", done, writes,
                   (Notice(done, "cancelled", "booking_cancelled", ("client", "provider"), version=version,
                           extra={"by": CANCELLED_BY[actor]},
@@ -376,7 +403,7 @@ def plan_reschedule(old: Booking, new: Booking, actor: str, choice: CreditChoice
                             "updated_at": now})
     return Change("rescheduled", new,
                   (update, Claims(new.id, new.ends_at, add=new.claims, release=old.claims, old_booking_id=old.id),
-                   *choice.writes, *forfeit, NewBooking(new), *writes),
+                   *choice.writes, *forfeit, NewBooking(new), *writes, *timers_held(old)),
                   (*notices, moved))
 
 
@@ -414,7 +441,8 @@ def _close(b: Booking, new_status: str, actor: str, outcome, now: datetime) -> C
     notices = ()
     if new_status == rules.PROVIDER_NO_SHOW:
         notices = (Notice(done, "provider_no_show", "booking_provider_no_show_ops", ("ops",)),)
-    return Change(new_status, done, (update, *(credit_release(b, outcome) if outcome else ())), notices)
+    return Change(new_status, done, (update, *(credit_release(b, outcome) if outcome else ()), *timers_held(b)),
+                  notices)
 
 
 # --- the sweeps' transitions --------------------------------------------------------------------
@@ -444,8 +472,8 @@ def plan_outcome(b: Booking, timer_id: str, now: datetime, n: Numbers) -> Change
     done = replace(b, status=new_status, version=b.version + 1)
     notices = (Notice(done, "unresolved", "booking_unresolved_ops", ("ops",)),) \
         if new_status == rules.UNRESOLVED else ()
-    return Change(new_status, done, (_ended(b, new_status, rules.SYSTEM, now), SettleTimer(timer_id, new_status)),
-                  notices)
+    return Change(new_status, done, (_ended(b, new_status, rules.SYSTEM, now), SettleTimer(timer_id, new_status),
+                                     *timers_held(b, keep=("outcome",))), notices)
 
 
 def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, now: datetime, n: Numbers,
@@ -464,5 +492,6 @@ def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, no
     extra = {"action_url": join_page} if which == "short" and join_page else {}
     return Change("reminded", b, (SettleTimer(timer_id, "sent"),),
                   (Notice(b, f"remind_{which}", f"booking_reminder_{which}", ("client", "provider"),
-                          version=b.version, extra=extra),
+                          version=b.version, extra=extra, guarded=True,
+                          moot_at=b.starts_at if which == "long" else b.ends_at),
                    RoomNote(b, f"remind_{which}", f"remind_{which}", version=b.version)))

@@ -14,14 +14,13 @@ from chalicelib import wiring
 from chalicelib.clock import sortable
 from chalicelib.identity import Caller
 from chalicelib.services import outbox
-from chalicelib.store import users as user_store
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
 
 
 def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime,
                       other=None) -> bool:
-    """`other()` gives the recipient's profile (read only when an alert is due)."""
+    """`other` (the recipient's profile, read lazily) is not needed: the outbox resolves the address."""
     recipient_role = "provider" if caller.is_client else "client"
     recipient_id = room.provider_id if caller.is_client else room.client_id
     alert_at = getattr(RoomModel, f"alert_{recipient_role}_at")
@@ -38,8 +37,6 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
         if condition_failed(error):
             return False
         raise
-    recipient = other() if other is not None else user_store.get(recipient_id)
-    if recipient is None:
-        return False
-    return outbox.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message", recipient.email,
-                       {"room_id": room.id}, now)
+    # the address is read when the email is sent (SPEC Safety), so no profile read here
+    return outbox.send(f"alert#{room.id}#{recipient_role}#{int(message.seq)}", "new_message",
+                       outbox.user_address(recipient_id), {"room_id": room.id}, now)

@@ -98,7 +98,7 @@ def build(client_id: str, export_id: str, now: datetime) -> str:
         _unlease(export)  # the queue's next delivery may build it at once
         logger.exception("export failed", extra={"export_id": export_id})
         raise
-    exports.mark_ready(export, key, int(archive.size or 0), client.email if client else None, now)
+    exports.mark_ready(export, key, int(archive.size or 0), client is not None, now)
     metrics.add_metric(name="ExportBuilt", unit="Count", value=1)
     logger.info("export built", extra={"export_id": export_id, "bytes": archive.size, "parts": archive.parts,
                                        "files": len(ctx.files),

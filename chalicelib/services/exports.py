@@ -85,7 +85,7 @@ def object_key(client_id: str, export_id: str) -> str:
     return f"{wiring.settings().export_prefix}{client_id}/{export_id}.zip"
 
 
-def mark_ready(export: ExportModel, key: str, size: int, email: str | None, now: datetime) -> bool:
+def mark_ready(export: ExportModel, key: str, size: int, notify: bool, now: datetime) -> bool:
     """`ready`, its expiry due item and the client's email, in one transaction; then the email
     goes out and the `active` item is given back. False when it was ready already (a duplicate)."""
     s = wiring.settings()
@@ -99,10 +99,10 @@ def mark_ready(export: ExportModel, key: str, size: int, email: str | None, now:
     uow.put(TimerModel(f"export#{export.client_id}#{export.id}", kind=store.EXPIRY_KIND, ref_id=export.id,
                        created_at=iso(now), data={"client_id": export.client_id, "export_id": export.id, "key": key},
                        due_kind=store.EXPIRY_KIND, due_at=sortable(until)))
-    if email:
-        uow.record(outbox.record(f"export:{export.id}:ready", "export_ready", email,
+    if notify:  # to the profile's address when it is sent; pointless once the export is gone
+        uow.record(outbox.record(f"export:{export.id}:ready", "export_ready", outbox.user_address(export.client_id),
                                  {"export_id": export.id, "available_until": f"{until:%A %d %B %Y, %H:%M} UTC"},
-                                 now))
+                                 now, moot_at=until))
     try:
         uow.commit()
     except Refused:

@@ -12,14 +12,14 @@ Neither the email nor the room message carries the homework's words.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import wiring
-from chalicelib.clock import iso, parse_iso, sortable
+from chalicelib.clock import iso, sortable
 from chalicelib.domain import between_sessions as rules
-from chalicelib.domain.wallclock import local_date, zone
+from chalicelib.domain.wallclock import local_date, wall_to_utc, zone
 from chalicelib.errors import NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
@@ -138,8 +138,11 @@ def remind_due(now: datetime) -> dict:
             else:
                 outcome = "sent"
                 key = f"homework:{homework.id}:reminder"
-                uow.record(outbox.record(f"{key}:client", "homework_reminder", client.email,
-                                         {"due": _when(homework.due, tz), "room_id": room.id}, now))
+                # to the profile's address when it is sent; pointless once the due day has begun
+                due_day = wall_to_utc(rules.parse_local_date(homework.due, "due"), 0, zone(tz))
+                uow.record(outbox.record(f"{key}:client", "homework_reminder", outbox.user_address(client.id),
+                                         {"due": _when(homework.due, tz), "room_id": room.id}, now,
+                                         moot_at=due_day))
                 uow.record(outbox.room_message(f"{key}:room", room.id, reminder_text(homework.due, tz), now))
         _settle(uow, timer, now, outcome)
         try:

@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key, pending_key
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse_iso
 from chalicelib.domain.profiles import normalize_content_type
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
@@ -28,6 +28,17 @@ from chalicelib.store.models import MediaModel
 def _limits(kind: str) -> tuple[tuple[str, ...], int]:
     s = wiring.settings()
     return (s.audio_types, s.audio_max_bytes) if kind == "audio" else (s.video_types, s.video_max_bytes)
+
+
+CLAIMED = "claimed"
+CLAIM_LEASE = timedelta(seconds=60)  # longer than a request may run; a retry after a crash takes it over
+
+
+def _claim_abandoned(media: MediaModel, now: datetime) -> bool:
+    """A claim whose message was never written (the request died in between): the same member's
+    retry completes it once the claim's lease has run out."""
+    return (media.used_by == CLAIMED and bool(media.claimed_at)
+            and parse_iso(media.claimed_at) + CLAIM_LEASE <= now)
 
 
 def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
@@ -60,12 +71,15 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise NotFound("media")
     if media.room_id != room_id or media.uploader_id != caller.id:
         raise NotFound("media")
-    if media.used_by:
+    if media.used_by and not _claim_abandoned(media, now):
         raise HavenError("This upload is already attached to a message.", "already_used")
     if media.kind != kind:
         raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
     store = wiring.get("media")
     found = store.head(media.key)
+    resumed = found is None and _claim_abandoned(media, now)
+    if resumed:  # the crashed request may have moved the accepted file already
+        found = store.head(final_key(room_id, media_id))
     if found is None:
         raise HavenError("The file has not been uploaded yet; upload it with the form, then post again.",
                          "upload_missing")
@@ -81,14 +95,18 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         metrics.add_metric(name="MediaRefused", unit="Count", value=1)
         raise HavenError("The uploaded file's type does not match what was declared; it was removed.",
                          "media_mismatch")
-    try:  # claim the upload for exactly one message
-        media.update(actions=[MediaModel.used_by.set("claimed"), MediaModel.expires.remove()],
-                     condition=MediaModel.used_by.does_not_exist())
+    try:  # claim the upload for exactly one message (a claim a crashed request left behind expires)
+        claim = MediaModel.used_by.does_not_exist()
+        if media.used_by == CLAIMED:
+            claim = (MediaModel.used_by == CLAIMED) & (MediaModel.claimed_at == media.claimed_at)
+        media.update(actions=[MediaModel.used_by.set(CLAIMED), MediaModel.claimed_at.set(iso(now)),
+                              MediaModel.expires.remove()], condition=claim)
     except UpdateError as error:
         if condition_failed(error):
             raise HavenError("This upload is already attached to a message.", "already_used")
         raise
-    store.promote(media.key, final_key(room_id, media_id))
+    if not resumed:
+        store.promote(media.key, final_key(room_id, media_id))
     room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
     if room is None:
         raise NotFound("room")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import wiring
+from chalicelib import budget, wiring
 from chalicelib.clock import iso, sortable
 from chalicelib.domain import credits as credit_policy
 from chalicelib.errors import HavenError
@@ -81,7 +81,9 @@ def sweep_ended(now: datetime) -> int:
     """Take down banners of sessions that have ended (the ledger record stays for counting)."""
     acted = 0
     for timer in TimerModel.due.query(END_KIND, TimerModel.due_at <= sortable(now),
-                                      limit=wiring.settings().sweep_batch):
+                                      page_size=wiring.settings().sweep_batch):
+        if budget.exhausted():
+            break
         session_id = (timer.data or {}).get("session_id")
         try:
             RoomModel(timer.ref_id).update(

@@ -45,18 +45,49 @@ def _channel(template: str) -> Callable:
     return _channels[name]
 
 
+# guard kind -> still_meaningful(guard) ; registered by `bootstrap.start` (e.g. "booking": the
+# booking is still at the version the notice was made for).
+_guards: dict[str, Callable[[dict], bool]] = {}
+
+SENT, DROPPED = "sent", "dropped"
+USER = "user:"
+
+
+class Moot(Exception):
+    """Raised by a channel when a notice can no longer be delivered meaningfully (its recipient
+    is gone): the notice is dropped, not retried."""
+
+
+def user_address(user_id: str) -> str:
+    """A recipient named by id: the email channel reads the profile's address when it sends."""
+    return USER + user_id
+
+
+def register_guard(kind: str, check: Callable[[dict], bool]) -> None:
+    _guards[kind] = check
+
+
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+    """Retries follow the sweeps: 1, 2, 4 … minutes, never more than one sweep period, so a
+    recovered mail service drains within one or two runs (SPEC: "retried by the next sweep")."""
+    cap = wiring.settings().notification_retry_cap_minutes
+    return timedelta(minutes=min(cap, 2 ** max(0, attempts - 1)))
 
 
-def record(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> NotificationModel:
+def record(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None,
+           moot_at: datetime | None = None, guard: dict | None = None) -> NotificationModel:
     """A pending notice, not yet saved (save it alone or inside a transaction). It is born leased
     to the request that makes it, so the sweep leaves it alone while that request sends it; if the
-    request dies first, the lease runs out and the sweep sends it."""
+    request dies first, the lease runs out and the sweep sends it.
+
+    `moot_at`: from then on the notice means nothing any more (a "join now" email after the
+    session ended) and is dropped, never sent late. `guard`: `{"kind", ...}` checked before a
+    retry (a reminder whose booking was cancelled meanwhile is dropped)."""
     return NotificationModel(key, template=template, to=to,
                              params={**params, "_attachments": attachments} if attachments else params,
                              created_at=iso(now), status="pending", pending=PENDING,
-                             retry_at=sortable(now + LEASE))
+                             retry_at=sortable(now + LEASE), moot_at=sortable(moot_at) if moot_at else None,
+                             guard=guard)
 
 
 def room_message(key: str, room_id: str, text: str, now: datetime) -> NotificationModel:
@@ -91,25 +122,25 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
             if condition_failed(error):
                 return False  # someone else holds it, or it was sent meanwhile
             raise
+    if _moot(notice, now, leased):
+        _drop(notice, now)
+        return False
     params = dict(notice.params or {})
     attachments = params.pop("_attachments", None)
     try:
         _channel(notice.template)(notice.to, notice.template, params, attachments, now)
+    except Moot:
+        _drop(notice, now)
+        return False
     except Exception as error:  # any failure leaves it pending for the next sweep
+        # Never given up: it stays pending until it goes out or becomes moot (SPEC: at least once).
         attempts = int(notice.attempts or 0) + 1
-        give_up = attempts >= wiring.settings().notification_max_attempts
-        actions = [NotificationModel.attempts.set(attempts),
-                   NotificationModel.last_error.set(type(error).__name__)]
-        if give_up:
-            actions += [NotificationModel.status.set("failed"), NotificationModel.pending.remove(),
-                        NotificationModel.retry_at.remove()]
-        else:
-            actions.append(NotificationModel.retry_at.set(sortable(now + _backoff(attempts))))
-        notice.update(actions=actions)
+        notice.update(actions=[NotificationModel.attempts.set(attempts),
+                               NotificationModel.last_error.set(type(error).__name__),
+                               NotificationModel.retry_at.set(sortable(now + _backoff(attempts)))])
         metrics.add_metric(name="NoticeFailed", unit="Count", value=1)
         logger.warning("notice delivery failed", extra={"notification_id": notice.id, "template": notice.template,
-                                                   "attempts": attempts, "gave_up": give_up,
-                                                   "error": type(error).__name__})
+                                                        "attempts": attempts, "error": type(error).__name__})
         return False
     notice.update(actions=[NotificationModel.status.set("sent"), NotificationModel.sent_at.set(iso(now)),
                            NotificationModel.attempts.add(1), NotificationModel.pending.remove(),
@@ -131,12 +162,63 @@ def deliver_all(notices: list, now: datetime) -> None:
                                                              "error": type(error).__name__})
 
 
-def retry_due(now: datetime, limit: int | None = None) -> int:
-    """Send every pending notice whose retry time has come (reads only those)."""
-    batch = limit or wiring.settings().sweep_batch
+def _moot(notice: NotificationModel, now: datetime, leased: bool) -> bool:
+    if notice.moot_at and sortable(now) >= notice.moot_at:
+        return True
+    guard = notice.guard or {}
+    if not leased and guard.get("kind") in _guards:  # the change that made it has just committed otherwise
+        return not _guards[guard["kind"]](guard)
+    return False
+
+
+def _drop(notice: NotificationModel, now: datetime) -> None:
+    """A notice that no longer means anything leaves the outbox on purpose, counted, never sent late."""
+    try:
+        notice.update(actions=[NotificationModel.status.set(DROPPED), NotificationModel.sent_at.set(iso(now)),
+                               NotificationModel.pending.remove(), NotificationModel.retry_at.remove()],
+                      condition=NotificationModel.status == "pending")
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        return
+    metrics.add_metric(name="NoticeDroppedMoot", unit="Count", value=1)
+    logger.info("notice dropped as moot", extra={"notification_id": notice.id, "template": notice.template})
+
+
+def retry_due(now: datetime, limit: int | None = None, deadline: float | None = None) -> int:
+    """Send every pending notice whose retry time has come (reads only those), the most
+    time-critical first (the soonest to become moot), until `limit` notices or the run's time
+    `deadline` (a `time.monotonic()` value). Reports the age of the oldest unsent email, and how
+    many have waited past the alarm threshold (metrics for the alarm)."""
+    import time
+
+    s = wiring.settings()
+    due = []
+    for notice in NotificationModel.pending_index.query(PENDING, NotificationModel.retry_at <= sortable(now)):
+        due.append(notice)
+        if limit is not None and len(due) >= limit:
+            break
+    due.sort(key=lambda n: (n.moot_at or "~", n.retry_at or "", n.id))
+    _report_unsent(due, now, s.notification_alarm_minutes)
     sent = 0
-    for notice in NotificationModel.pending_index.query(PENDING, NotificationModel.retry_at <= sortable(now),
-                                                        limit=batch):
+    for notice in due:
+        if deadline is not None and time.monotonic() > deadline:
+            break  # what is left waits for the next run; nothing is lost
         if deliver(notice, now):
             sent += 1
     return sent
+
+
+def _report_unsent(due: list, now: datetime, threshold_minutes: int) -> None:
+    emails = [n for n in due if n.template != ROOM_MESSAGE]
+    if not emails:
+        return
+    from chalicelib.clock import parse_iso
+
+    ages = [(now - parse_iso(n.created_at)).total_seconds() / 60 for n in emails]
+    metrics.add_metric(name="OldestUnsentEmailMinutes", unit="Count", value=round(max(ages), 1))
+    late = sum(1 for age in ages if age >= threshold_minutes)
+    if late:
+        metrics.add_metric(name="EmailsUnsentPastThreshold", unit="Count", value=late)
+        logger.warning("emails unsent past the alarm threshold", extra={"count": late,
+                                                                        "oldest_minutes": round(max(ages))})

@@ -25,6 +25,7 @@ def create(body: dict, now: datetime) -> dict:
         sub = cognito.find_sub(body["email"])
         if sub is None or user_store.get(sub) is not None:
             raise
+        cognito.add_to_providers(body["email"])  # the step a crashed create may not have reached
     user = UserModel(
         sub, role="provider", email=body["email"], name=body["name"], kind=body["kind"],
         licensed_regions=body["licensed_regions"], languages=body["languages"], timezone=body["timezone"],

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import wiring
+from chalicelib import budget, wiring
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import credits as credit_policy
 from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is_working
@@ -108,14 +108,17 @@ def sweep_overdue(now: datetime) -> int:
     """Tell the provider once when a reply is overdue; ops once a further working day later."""
     s = wiring.settings()
     acted = 0
-    for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), limit=s.sweep_batch):
+    for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), page_size=s.sweep_batch):
+        if budget.exhausted():
+            break
         room_id = timer.ref_id
         data = dict(timer.data or {})
         provider = user_store.get(data.get("provider_id", ""))
         stage = int(timer.stage or 0)
         if stage == 0:
             if provider is not None:
-                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider", provider.email,
+                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider",
+                            outbox.user_address(provider.id),
                             {"room_id": room_id, "due_at": data.get("due_at")}, now)
             escalate_at = add_working_time(calendar_for(provider), parse_iso(data["due_at"]),
                                            s.reply_working_day_hours)

@@ -12,7 +12,7 @@ _s = settings.get()
 _sessions = threading.local()
 
 
-def _shared_session() -> botocore.session.Session:
+def shared_session() -> botocore.session.Session:
     """One botocore session per thread for every table. PynamoDB makes a session per table
     connection, and each new session loads DynamoDB's service model from disk again: about
     50 ms of a cold start per table a request touches. Clients stay one per table."""
@@ -22,7 +22,7 @@ def _shared_session() -> botocore.session.Session:
     return session
 
 
-_pynamodb_connection.get_session = _shared_session
+_pynamodb_connection.get_session = shared_session
 
 
 def meta(table: str, **extra):

@@ -93,8 +93,10 @@ def timer(timer_id: str, kind: str, due_kind: str, due_at: datetime, booking_id:
                       due_kind=due_kind, due_at=sortable(due_at))
 
 
-def due_timers(due_kind: str, now: datetime, limit: int):
-    return TimerModel.due.query(due_kind, TimerModel.due_at <= sortable(now), limit=limit)
+def due_timers(due_kind: str, now: datetime, page_size: int):
+    """Every due item of a kind, oldest first, read lazily page by page: the caller stops when its
+    time budget is spent (`chalicelib.budget`), so a backlog drains in one run."""
+    return TimerModel.due.query(due_kind, TimerModel.due_at <= sortable(now), page_size=page_size)
 
 
 def settle_timer(tx_or_none, timer_item: TimerModel, settled_at: str, outcome: str) -> bool:
@@ -200,10 +202,16 @@ def notice_key(booking_id: str, event: str, version: int | None, recipient: str)
 _TIMER_KINDS = {"confirm": CONFIRM_KIND, "outcome": OUTCOME_KIND, "reminder": REMINDER_KIND}
 
 
+def timer_id(booking_id: str, purpose: str, version: int | None = None, which: str | None = None) -> str:
+    """A booking's due item id: it names the booking (and, for reminders, the version and which)."""
+    if purpose == "reminder":
+        return f"{booking_id}:v{version}:{which}"
+    return f"{booking_id}:{purpose}"
+
+
 def timer_item(t: plans.Timer, created_at: str) -> TimerModel:
-    """A booking's due item: its id names the booking (and, for reminders, the version)."""
     if t.purpose == "reminder":
-        return timer(f"{t.booking_id}:v{t.version}:{t.which}", f"booking_reminder_{t.which}", REMINDER_KIND,
+        return timer(timer_id(t.booking_id, "reminder", t.version, t.which), f"booking_reminder_{t.which}", REMINDER_KIND,
                      t.due_at, t.booking_id, created_at,
                      {"booking_id": t.booking_id, "version": t.version, "which": t.which})
     return timer(f"{t.booking_id}:{t.purpose}", _TIMER_KINDS[t.purpose], _TIMER_KINDS[t.purpose], t.due_at,
@@ -253,6 +261,8 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> No
             item.version = w.version  # the version read: of two runs only one settles it
             uow.update(item, _settle_actions(w.outcome, created), TimerModel.due_at.exists(),
                        add_version_condition=w.version is not None)
+        elif isinstance(w, plans.DropTimer):
+            uow.delete(TimerModel(timer_id(w.booking_id, w.purpose, w.version, w.which)), add_version_condition=False)
         elif isinstance(w, plans.NewLink):
             expires = w.expires_at
             uow.create(LinkModel(link_hash(w.link_id), kind="booking_response", booking_id=w.booking_id,

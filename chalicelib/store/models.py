@@ -139,7 +139,8 @@ class MediaModel(Model):
     size_bytes = NumberAttribute()
     key = UnicodeAttribute()
     created_at = UnicodeAttribute()
-    used_by = UnicodeAttribute(null=True)
+    used_by = UnicodeAttribute(null=True)  # "claimed" while a message is being made, then its id
+    claimed_at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 
@@ -186,12 +187,14 @@ class NotificationModel(Model):
     to = UnicodeAttribute()  # an address; never logged
     params = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
-    status = UnicodeAttribute(default="pending")  # pending | sent | failed
+    status = UnicodeAttribute(default="pending")  # pending | sent | dropped (moot)
     attempts = NumberAttribute(default=0)
     sent_at = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     pending = UnicodeAttribute(null=True)
     retry_at = UnicodeAttribute(null=True)
+    moot_at = UnicodeAttribute(null=True)  # from then on it means nothing: dropped, never sent late
+    guard = JSONAttribute(null=True)  # {"kind": "booking", "id", "version"}: checked before a retry
     pending_index = PendingIndex()
 
 
@@ -267,7 +270,7 @@ class BookingModel(Model):
     client_joined_at = UnicodeAttribute(null=True)
     provider_joined_at = UnicodeAttribute(null=True)
     ended_by = UnicodeAttribute(null=True)
-    cancel_reason = UnicodeAttribute(null=True)  # never logged, never emailed
+    cancel_reason = BinaryAttribute(null=True, legacy_encoding=False)  # sealed with the room's key; never logged, never emailed
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 

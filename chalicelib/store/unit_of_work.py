@@ -41,8 +41,8 @@ class UnitOfWork:
     def update(self, item, actions: list, condition=None, **options) -> None:
         self._writes.append(lambda tx: tx.update(item, actions=actions, condition=condition, **options))
 
-    def delete(self, item, condition=None) -> None:
-        self._writes.append(lambda tx: tx.delete(item, condition=condition))
+    def delete(self, item, condition=None, **options) -> None:
+        self._writes.append(lambda tx: tx.delete(item, condition=condition, **options))
 
     def record(self, notice) -> None:
         """An outbox record, created with the change (so it exists iff the change happened)."""

@@ -24,7 +24,10 @@ def run(name: str, event) -> dict:
         raise ValueError(name)
     from chalicelib import bootstrap
 
+    from chalicelib import budget, wiring
+
     bootstrap.start()
+    budget.start(wiring.settings().sweep_budget_seconds)
     now = event_time(event)
     logger.append_keys(sweep=name, as_of=iso(now))
     try:
@@ -35,6 +38,7 @@ def run(name: str, event) -> dict:
         logger.info("sweep done", extra={"result": result})
         return {"sweep": name, "as_of": iso(now), **result}
     finally:
+        budget.stop()
         logger.remove_keys(["sweep", "as_of"])
         try:
             if metrics.metric_set:

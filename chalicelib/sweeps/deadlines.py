@@ -5,6 +5,7 @@ from datetime import datetime
 
 
 def sweep(now: datetime) -> dict:
+    from chalicelib import budget
     from chalicelib.services import messaging_sessions, outbox, replies
 
     return {
@@ -12,7 +13,7 @@ def sweep(now: datetime) -> dict:
         "replies_overdue": replies.sweep_overdue(now),
         **_booking_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
-        "emails_retried": outbox.retry_due(now),
+        "emails_retried": outbox.retry_due(now, deadline=budget.deadline()),
     }
 
 

@@ -124,3 +124,20 @@ def new_booking_body(ctx, who):
     if who in ("client", "other_client", "anonymous", "ops"):
         return {"provider_id": ctx["provider"].id, "modality": "video", "starts_at": starts}
     return {"client_id": ctx["client"].id, "modality": "video", "starts_at": starts}
+
+
+def address(notice) -> str:
+    """Where a recorded notice goes: a member recipient (`user:<id>`) is the profile's address now."""
+    from chalicelib.store.models import UserModel
+
+    if notice.to.startswith("user:"):
+        return UserModel.get(notice.to[len("user:"):]).email
+    return notice.to
+
+
+def calendar_of(notice) -> str:
+    """The `.ics` text the email channel sends with a recorded notice (made for its recipient)."""
+    from chalicelib.services.bookings import notices
+
+    return notices.calendar_attachment(notice.params["_ics"], address(notice),
+                                       datetime(2026, 11, 23, 9, tzinfo=timezone.utc))["data"]

@@ -17,6 +17,10 @@ STACK = ensure_stack()  # sets the environment before the app (and its settings)
 
 from chalice.test import Client  # noqa: E402
 
+from infra import chalice_greedy  # noqa: E402
+
+chalice_greedy.install()  # the gateway's greedy-path matching, as `make run` serves it
+
 from app import app  # noqa: E402
 from chalicelib import wiring  # noqa: E402
 from chalicelib.clock import FixedClock  # noqa: E402

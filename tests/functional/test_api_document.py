@@ -1,19 +1,32 @@
 """The OpenAPI document, the error envelope, CORS and crisis resources (SPEC §3)."""
+from app import app
 from chalicelib.api.routing import ROUTES
 from chalicelib.errors import CODES
+
+
+def _request_schema(doc, path, method):
+    ref = doc["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
 
 
 def test_openapi_lists_every_route_with_its_request_schema(api):
     doc = api.get("/openapi.json").json
     assert doc["openapi"].startswith("3.")
+    # Every route the app serves is documented, also one registered without `route(...)`.
+    served = {(path, method) for path, methods in app.routes.items() for method in methods}
+    documented = {(path, method.upper()) for path, operations in doc["paths"].items() for method in operations}
+    assert served <= documented, f"undocumented routes: {sorted(served - documented)}"
     for (path, method), spec in ROUTES.items():
         operation = doc["paths"][path][method.lower()]
         if spec.body is not None:
             ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             schema = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
             assert schema["type"] == "object" and schema["additionalProperties"] is False
+            assert schema["properties"], (method, path)
     profile = doc["components"]["schemas"]["ClientProfile"]
     assert set(profile["required"]) == {"name", "date_of_birth", "timezone", "region", "languages"}
+    assert _request_schema(doc, "/clients/me", "POST") == profile
+    assert _request_schema(doc, "/rooms/{room_id}/messages", "POST")["properties"]["text"]["maxLength"] == 20_000
     assert sorted(doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]) \
         == sorted(CODES)
     limit = [p for p in doc["paths"]["/rooms/{room_id}/messages"]["get"]["parameters"] if p["name"] == "limit"][0]

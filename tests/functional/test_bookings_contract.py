@@ -1,7 +1,7 @@
 """The live-session contract at its edges (SPEC §2–§4): boundaries, credit rules, reminders, fields."""
 from datetime import timedelta
 
-from tests.functional.booking_world import WED_10_NY, book, credits, outbox, run_sweep, scene, z
+from tests.functional.booking_world import address, WED_10_NY, book, credits, outbox, run_sweep, scene, z
 
 ALL_DAY = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
 
@@ -63,7 +63,7 @@ def test_a_provider_may_book_the_time_of_a_request_that_expired_before_the_sweep
     run_sweep("deadlines", clock())
     assert credits(api, sc.client) == 1  # the expired request's credit came back; the new booking holds one
     assert api.get(f"/bookings/{booking['id']}", sc.client).json["status"] == "confirmed"
-    assert [n.to for n in outbox("booking_expired")] == [sc.client.email]  # told once, not again by the sweep
+    assert [address(n) for n in outbox("booking_expired")] == [sc.client.email]  # told once, not again by the sweep
     system = [m for m in api.get(f"/rooms/{sc.room_id}/messages", sc.client).json["items"] if m["kind"] == "system"]
     assert len(system) == 1 and "expired" in system[0]["text"]
 

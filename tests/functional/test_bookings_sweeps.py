@@ -1,7 +1,7 @@
 """The deadlines and reminders sweeps for live sessions: due work only, once, as of the event time."""
 from datetime import timedelta
 
-from tests.functional.booking_world import WED_10_NY, book, credits, outbox, run_sweep, scene, z
+from tests.functional.booking_world import address, WED_10_NY, book, credits, outbox, run_sweep, scene, z
 
 
 def _messages(api, user, room_id):
@@ -19,7 +19,7 @@ def test_unconfirmed_booking_expires_once_credit_returned_client_told(world, api
     assert api.get(f"/bookings/{booking['id']}", sc.client).json["status"] == "expired"
     assert credits(api, sc.client) == 4
     expired = outbox("booking_expired")
-    assert [n.to for n in expired] == [sc.client.email] and expired[0].status == "sent"
+    assert [address(n) for n in expired] == [sc.client.email] and expired[0].status == "sent"
     texts = _messages(api, sc.client, sc.room_id)
     assert len(texts) == 1 and "expired" in texts[0]
     assert book(api, sc, WED_10_NY + timedelta(days=1))["status"] == "pending"
@@ -60,7 +60,7 @@ def test_reminders_24h_and_10min_once_each_to_both_with_room_messages(world, api
     assert run_sweep("reminders", WED_10_NY - timedelta(hours=24, minutes=5))["reminders_sent"] == 0
     assert run_sweep("reminders", WED_10_NY - timedelta(hours=24))["reminders_sent"] == 1
     assert run_sweep("reminders", WED_10_NY - timedelta(hours=23, minutes=55))["reminders_sent"] == 0
-    assert sorted(n.to for n in outbox("booking_reminder_long")) == sorted([sc.client.email, sc.provider.email])
+    assert sorted(address(n) for n in outbox("booking_reminder_long")) == sorted([sc.client.email, sc.provider.email])
     assert run_sweep("reminders", WED_10_NY - timedelta(minutes=10))["reminders_sent"] == 1
     assert run_sweep("reminders", WED_10_NY - timedelta(minutes=5))["reminders_sent"] == 0
     short = outbox("booking_reminder_short")
@@ -126,7 +126,7 @@ def test_a_reminder_run_that_dies_after_taking_a_reminder_still_gets_both_emails
     run_sweep("reminders", WED_10_NY - timedelta(hours=23, minutes=55))
     run_sweep("deadlines", WED_10_NY - timedelta(hours=23, minutes=50))  # retries what was recorded
     reminders = outbox("booking_reminder_long")
-    assert sorted(n.to for n in reminders) == sorted([sc.client.email, sc.provider.email])
+    assert sorted(address(n) for n in reminders) == sorted([sc.client.email, sc.provider.email])
     assert all(n.status == "sent" for n in reminders)
 
 

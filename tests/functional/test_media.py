@@ -1,7 +1,11 @@
 """Voice and video messages (SPEC §2): presigned POST, the server-side HEAD check, playback URLs."""
+from urllib.parse import parse_qs, unquote, urlparse
+
 import boto3
 import pytest
 import requests
+
+from chalicelib import wiring
 
 AUDIO = b"ID3" + bytes(range(256)) * 40  # 10 KiB of "mp3"
 
@@ -20,6 +24,19 @@ def _upload(slot, data, content_type):
     assert response.status_code in (200, 201, 204), response.text
 
 
+def _assert_plays_this_object(url, stack, room_id, media_id, data):
+    """A playback URL for exactly this object: the media bucket's key `rooms/<room>/<media id>`,
+    valid for the configured time, and it downloads the uploaded bytes."""
+    parsed = urlparse(url)
+    path = unquote(parsed.path)
+    assert path.endswith(f"/rooms/{room_id}/{media_id}"), url  # the accepted object, not the pending upload
+    assert stack["bucket"] in f"{parsed.netloc}{path}", url  # path-style or virtual-hosted
+    query = parse_qs(parsed.query)
+    assert query["X-Amz-Expires"] == [str(wiring.settings().playback_url_seconds)], url
+    downloaded = requests.get(url, timeout=10)
+    assert downloaded.status_code == 200 and downloaded.content == data
+
+
 def test_a_voice_message_round_trips_through_s3(api, world, stack):
     client, provider, room_id = world.pair()
     slot = _slot(api, client, room_id, content_type="audio/webm;codecs=opus").json
@@ -30,10 +47,9 @@ def test_a_voice_message_round_trips_through_s3(api, world, stack):
     assert reply.status == 201, reply.json
     listed = api.get(f"/rooms/{room_id}/messages", provider).json["items"][0]
     assert listed["kind"] == "audio" and listed["sender_id"] == client.id
-    downloaded = requests.get(listed["media_url"], timeout=10)
-    assert downloaded.content == AUDIO
+    _assert_plays_this_object(listed["media_url"], stack, room_id, slot["media_id"], AUDIO)
     again = api.get(f"/rooms/{room_id}/messages", provider).json["items"][0]["media_url"]
-    assert again != listed["media_url"] or "Expires" in again  # a fresh presigned URL each listing
+    _assert_plays_this_object(again, stack, room_id, slot["media_id"], AUDIO)  # a later listing plays it too
     s3 = boto3.client("s3", region_name=stack["region"], endpoint_url=stack["aws_endpoint_url"])
     head = s3.head_object(Bucket=stack["bucket"], Key=f"rooms/{room_id}/{slot['media_id']}")
     assert head["ServerSideEncryption"] == "aws:kms"

@@ -49,20 +49,32 @@ def test_every_declared_table_exists_with_pitr_and_ttl(fresh):
             assert ttl["AttributeName"] == properties["TimeToLiveSpecification"]["AttributeName"], name
 
 
-def test_the_key_rotates_and_has_its_alias(fresh):
+def test_the_keys_rotate_and_have_their_aliases(fresh):
     stack, client = fresh
     kms = client("kms")
-    assert len(declared("AWS::KMS::Key")) == 1
+    assert sorted(declared("AWS::KMS::Key")) == ["AlarmKey", "Key"]
     assert kms.get_key_rotation_status(KeyId=stack["kms_key_id"])["KeyRotationEnabled"] is True
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
     assert aliases["alias/haven-fresh"] == stack["kms_key_id"].rsplit("/", 1)[1]
+    alarm_key = stack["resources"]["AlarmKey"]["id"]
+    assert aliases["alias/haven-fresh-alarms"] == alarm_key
+    assert kms.get_key_rotation_status(KeyId=alarm_key)["KeyRotationEnabled"] is True
+
+
+def test_the_key_policy_goes_in_as_declared(fresh):
+    stack, client = fresh
+    policy = json.loads(client("kms").get_key_policy(KeyId=stack["kms_key_id"], PolicyName="default")["Policy"])
+    sids = {s["Sid"] for s in policy["Statement"]}
+    assert {"AccountAdministersTheKeyButDoesNotUseIt", "FunctionsRoomKeys", "BreakGlassDecrypts"} <= sids
+    break_glass = next(s for s in policy["Statement"] if s["Sid"] == "BreakGlassDecrypts")
+    assert break_glass["Principal"]["AWS"] == "arn:aws:iam::123456789012:role/HavenBreakGlass-fresh"
 
 
 def test_the_bucket_is_versioned_private_encrypted_and_guarded(fresh):
     stack, client = fresh
     s3 = client("s3")
     bucket = stack["bucket"]
-    assert len(declared("AWS::S3::Bucket")) == 1
+    assert "MediaBucket" in declared("AWS::S3::Bucket")
     assert bucket == "haven-fresh-media-123456789012"
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
@@ -96,6 +108,7 @@ def test_the_user_pool_has_its_groups_client_and_optional_totp(fresh):
     assert len(declared("AWS::Cognito::UserPool")) == 1
     pool = idp.describe_user_pool(UserPoolId=stack["user_pool_id"])["UserPool"]
     assert pool["UsernameAttributes"] == ["email"]
+    assert pool["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
     mfa = idp.get_user_pool_mfa_config(UserPoolId=stack["user_pool_id"])
     assert mfa["MfaConfiguration"] == "OPTIONAL"
     assert mfa["SoftwareTokenMfaConfiguration"]["Enabled"] is True
@@ -165,6 +178,18 @@ def test_reset_data_empties_tables_and_mail(fresh):
     assert provision.sent_mail(stack["aws_endpoint_url"]) == []
     backups = ddb.describe_continuous_backups(TableName=users)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_the_log_buckets_are_private_and_encrypted(fresh):
+    stack, client = fresh
+    s3 = client("s3")
+    for logical_id in ("AccessLogsBucket", "TrailBucket"):
+        bucket = stack["resources"][logical_id]["id"]
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()), logical_id
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms"), logical_id
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled", logical_id
 
 
 def test_each_queue_function_has_its_queue_and_a_dead_letter_queue(fresh):

@@ -22,7 +22,21 @@ def test_the_role_denies_changing_or_deleting_access_log_records():
     denies = [s for s in _statements(template["Resources"]) if s["Effect"] == "Deny"
               and "AccessLogTable" in json.dumps(s.get("Resource"))]
     assert len(denies) == 1
-    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= set(denies[0]["Action"])
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+            "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"} <= set(denies[0]["Action"])
+
+
+def test_every_access_log_record_is_written_only_if_absent():
+    """IAM cannot require a condition on PutItem; the code must (an overwrite would rewrite history)."""
+    import ast
+
+    source = (Path(__file__).resolve().parents[2] / "chalicelib" / "store" / "access_log.py").read_text()
+    saves = [node for node in ast.walk(ast.parse(source))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "save"]
+    assert saves
+    for call in saves:
+        condition = next((k.value for k in call.keywords if k.arg == "condition"), None)
+        assert condition is not None and "does_not_exist" in ast.unparse(condition)
 
 
 def test_the_local_api_output_never_shows_link_tokens_or_cursors():

@@ -172,33 +172,3 @@ def test_crisis_resources_need_no_sign_in(http, region, expected):
     else:
         assert reply.json["region"] is None and any("findahelpline" in (r.get("url") or "")
                                                      for r in reply.json["resources"])
-
-
-def test_openapi_lists_every_route_with_its_request_schema(http):
-    from app import app  # the test process has the same code; its route table is the truth
-    from chalicelib.api.routing import ROUTES
-
-    reply = http.get("/openapi.json")
-    assert reply.status == 200
-    document = reply.json
-    assert document["openapi"].startswith("3.")
-    served = {(path, method) for path, methods in app.routes.items() for method in methods}
-    documented = {(path, method.upper()) for path, ops in document["paths"].items() for method in ops}
-    assert served <= documented, f"undocumented routes: {sorted(served - documented)}"
-    schemas = document["components"]["schemas"]
-    for (path, method), spec in ROUTES.items():
-        operation = document["paths"][path][method.lower()]
-        if spec.body is None:
-            continue
-        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        schema = schemas[ref.rsplit("/", 1)[1]]
-        assert schema["type"] == "object" and schema["properties"], (method, path)
-        assert schema.get("additionalProperties") is False, (method, path)  # unknown fields are refused
-    client_profile = document["paths"]["/clients/me"]["post"]["requestBody"]["content"]["application/json"]
-    profile = schemas[client_profile["schema"]["$ref"].rsplit("/", 1)[1]]
-    assert set(profile["required"]) == {"name", "date_of_birth", "timezone", "region", "languages"}
-    message = schemas[document["paths"]["/rooms/{room_id}/messages"]["post"]["requestBody"]["content"]
-                      ["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
-    assert message["properties"]["text"].get("maxLength") == 20_000
-    codes = schemas["Error"]["properties"]["error"]["properties"]["code"]["enum"]
-    assert {"validation_error", "unauthorized", "too_young", "invalid_cursor"} <= set(codes)

@@ -51,6 +51,8 @@ def test_a_session_exactly_filling_the_end_of_a_window_fits():
 
 def test_a_window_too_short_for_a_session_gives_no_slots():
     assert free_slots([(1, "09:00", "09:40")], "UTC", *TUESDAY) == []
+    # Five more minutes and the same call lists the session, so the empty list above is the rule.
+    assert walls(free_slots([(1, "09:00", "09:45")], "UTC", *TUESDAY), "UTC") == ["09:00"]
 
 
 def test_touching_windows_form_one_stretch():
@@ -81,15 +83,22 @@ def test_length_and_step_are_settings():
 
 def test_no_windows_no_slots():
     assert free_slots([], "UTC", *TUESDAY) == []
+    assert len(free_slots(TUESDAY_MORNING, "UTC", *TUESDAY)) == 5  # the same day with a window
 
 
 def test_an_empty_range_has_no_slots():
     assert free_slots(TUESDAY_MORNING, "UTC", utc(2026, 1, 13, 12), utc(2026, 1, 13, 9)) == []
+    assert free_slots(TUESDAY_MORNING, "UTC", utc(2026, 1, 13, 10), utc(2026, 1, 13, 10)) == []
+    # The same bounds the right way round hold the whole morning.
+    assert walls(free_slots(TUESDAY_MORNING, "UTC", utc(2026, 1, 13, 9), utc(2026, 1, 13, 12)), "UTC") == \
+        ["09:00", "09:30", "10:00", "10:30", "11:00"]
 
 
 def test_windows_come_from_api_objects_too():
     windows = weekly_windows([{"weekday": 1, "start": "09:00", "end": "12:00"}])
-    assert free_slots(windows, "UTC", *TUESDAY) == free_slots(TUESDAY_MORNING, "UTC", *TUESDAY)
+    slots = free_slots(windows, "UTC", *TUESDAY)
+    assert walls(slots, "UTC") == ["09:00", "09:30", "10:00", "10:30", "11:00"]
+    assert slots == free_slots(TUESDAY_MORNING, "UTC", *TUESDAY)
 
 
 # --- busy time -----------------------------------------------------------------------------------
@@ -102,7 +111,8 @@ def test_slots_overlapping_a_booking_are_not_free():
 
 def test_a_slot_may_start_when_a_busy_interval_ends():
     busy = [(utc(2026, 1, 13, 9), utc(2026, 1, 13, 9, 30))]
-    assert walls(free_slots(TUESDAY_MORNING, "UTC", *TUESDAY, busy=busy), "UTC")[0] == "09:30"
+    assert walls(free_slots(TUESDAY_MORNING, "UTC", *TUESDAY, busy=busy), "UTC") == \
+        ["09:30", "10:00", "10:30", "11:00"]
 
 
 def test_busy_intervals_in_any_order_and_zone_are_respected():
@@ -169,12 +179,26 @@ def test_a_busy_first_0130_leaves_the_second_0130_free():
     slots = free_slots([(6, "01:00", "03:00")], NY, utc(2026, 11, 1), utc(2026, 11, 2), busy=busy)
     assert first not in starts(slots)
     assert local(NY, 2026, 11, 1, 1, 30, fold=1) in starts(slots)
+    # Busy is 05:30–06:15 UTC: 01:00 EDT (05:00) and 01:00 EST (06:00) overlap it as well.
+    assert starts(slots) == [local(NY, 2026, 11, 1, 1, 30, fold=1), local(NY, 2026, 11, 1, 2, 0)]
 
 
 def test_every_listed_slot_passes_the_booking_checks():
     windows = [(d, "08:00", "20:00") for d in range(7)]
+    every_day = ["08:00", "08:30"] + [f"{h:02d}:{m:02d}" for h in range(9, 19) for m in (0, 30)] + ["19:00"]
     for tz in (NY, LONDON, "Asia/Kathmandu", "Australia/Lord_Howe"):
-        for start, end in free_slots(windows, tz, utc(2026, 3, 1), utc(2026, 4, 10)):
+        slots = free_slots(windows, tz, utc(2026, 3, 1), utc(2026, 4, 10))
+        # Each whole local day inside the range lists 08:00 … 19:00 (19:30 would end 20:15),
+        # DST nights included (NY 8 Mar, London 29 Mar, Lord Howe 5 Apr): 23 slots a day.
+        by_day = {}
+        for start, _ in slots:
+            wall = start.astimezone(ZoneInfo(tz))
+            by_day.setdefault(wall.date(), []).append(wall.strftime("%H:%M"))
+        whole_days = sorted(by_day)[1:-1]
+        assert len(whole_days) >= 38, tz
+        for day in whole_days:
+            assert by_day[day] == every_day, (tz, day)
+        for start, end in slots:
             check_slot(windows, tz, start, end)
 
 

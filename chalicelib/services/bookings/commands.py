@@ -98,8 +98,7 @@ def _booking(booking_id: str, actor: str, p: reads.Parties, modality: str, start
         booking_id=booking_id, actor=actor, client_id=p.client.id, provider_id=p.provider.id, room_id=p.room.id,
         modality=modality, starts_at=starts_at, now=now, n=n, credit=spend.credit, plan_kind=spend.plan_kind,
         price_cents=spend.price_cents, claims=tuple(store.claim_ids(p.client.id, p.provider.id, granules)),
-        client_tz=p.client.timezone or "UTC", provider_tz=p.provider_tz, iso_now=iso(now),
-        client_email=p.client.email, provider_email=p.provider.email, **more)
+        client_tz=p.client.timezone or "UTC", provider_tz=p.provider_tz, iso_now=iso(now), **more)
 
 
 def create(caller: Caller, command: NewBookingCommand, now: datetime) -> dict:
@@ -189,7 +188,9 @@ def cancel(caller: Caller, booking_id: str, reason: str | None, now: datetime) -
 
 
 def _cancel(b: plans.Booking, actor: str, reason: str | None, now: datetime) -> plans.Booking:
-    change = plans.plan_cancel(b, actor, now, numbers(), reason=reason)
+    # A reason is free text a member wrote: sealed with the room's key before it is stored.
+    sealed = wiring.get("cipher").encrypt(b.room_id, reason) if reason else None
+    change = plans.plan_cancel(b, actor, now, numbers(), reason=sealed)
     commit(change, now, lambda: refused_transition(b.id, now, "cancelled"))
     return change.result
 

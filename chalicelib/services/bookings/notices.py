@@ -129,14 +129,21 @@ def base_params(b: plans.Booking, role: str) -> dict:
             "minutes": wiring.settings().session_minutes, "tz": b.client_tz if role == "client" else b.provider_tz}
 
 
-def calendar(b: plans.Booking, role: str, method: str, sequence: int, now: datetime) -> list[dict]:
+def calendar(b: plans.Booking, role: str, method: str, sequence: int) -> dict:
+    """What the email channel needs to render the `.ics` when it sends (the attendee is the
+    recipient's address as it is then)."""
+    return {"series_id": b.series_id, "sequence": sequence, "method": method, "starts_at": iso(b.starts_at),
+            "ends_at": iso(b.ends_at), "summary": f"Haven {b.modality} session",
+            "tz": b.client_tz if role == "client" else b.provider_tz}
+
+
+def calendar_attachment(spec: dict, attendee: str | None, now: datetime) -> dict:
     s = wiring.settings()
-    to = b.client_email if role == "client" else b.provider_email
-    text = ics.build(series_id=b.series_id, sequence=sequence, method=method, starts_at=b.starts_at,
-                     ends_at=b.ends_at, summary=f"Haven {b.modality} session", organizer=s.mail_sender,
-                     attendees=[a for a in (to,) if a], recipient_tz=b.client_tz if role == "client" else b.provider_tz,
-                     stamp=now)
-    return [ics.attachment(text, method)]
+    text = ics.build(series_id=spec["series_id"], sequence=int(spec["sequence"]), method=spec["method"],
+                     starts_at=parse_iso(spec["starts_at"]), ends_at=parse_iso(spec["ends_at"]),
+                     summary=spec["summary"], organizer=s.mail_sender, attendees=[a for a in (attendee,) if a],
+                     recipient_tz=spec.get("tz"), stamp=now)
+    return ics.attachment(text, spec["method"])
 
 
 def _email(n: plans.Notice, role: str, now: datetime) -> NotificationModel | None:
@@ -147,12 +154,13 @@ def _email(n: plans.Notice, role: str, now: datetime) -> NotificationModel | Non
                   "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at), "tz": "UTC"}
         to = wiring.settings().ops_email
     else:
+        # the member's address is read when the email is sent, never copied onto the booking
         params = {**base_params(b, role), **{k: _param(v) for k, v in n.extra.items()}}
-        to = b.client_email if role == "client" else b.provider_email
-    if not to:
-        return None
-    attachments = calendar(b, role, n.ics_method, n.sequence, now) if n.ics_method and role != "ops" else None
-    return outbox.record(key, n.template, to, params, now, attachments=attachments)
+        to = outbox.user_address(b.client_id if role == "client" else b.provider_id)
+        if n.ics_method:
+            params["_ics"] = calendar(b, role, n.ics_method, n.sequence)
+    guard = {"kind": "booking", "id": b.id, "version": n.version} if n.guarded else None
+    return outbox.record(key, n.template, to, params, now, moot_at=n.moot_at, guard=guard)
 
 
 def records(notices, now: datetime) -> list[NotificationModel]:

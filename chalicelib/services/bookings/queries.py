@@ -29,6 +29,13 @@ def render(b: plans.Booking, now: datetime) -> dict:
     }
 
 
+def still_confirmed_at(guard: dict) -> bool:
+    """The outbox's guard for a booking notice: the booking is still confirmed at the version the
+    notice was made for (a reminder for a cancelled or moved booking is dropped, never sent)."""
+    b = store.find(guard["id"])
+    return b is not None and b.status == rules.CONFIRMED and b.version == guard.get("version")
+
+
 def member_booking(caller: Caller, booking_id: str) -> plans.Booking:
     b = store.find(booking_id)
     if b is None or caller.id not in (b.client_id, b.provider_id):

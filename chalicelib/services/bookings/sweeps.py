@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import wiring
+from chalicelib import budget, wiring
 from chalicelib.domain import booking_plans as plans
 from chalicelib.services.bookings.commands import expire
 from chalicelib.services.bookings.commit import commit, numbers
@@ -20,7 +20,9 @@ def expire_due(now: datetime) -> int:
     """Pending bookings whose confirmation deadline passed: expired, credit returned, client told
     by email and a room message."""
     done = 0
-    for t in list(store.due_timers(store.CONFIRM_KIND, now, wiring.settings().sweep_batch)):
+    for t in store.due_timers(store.CONFIRM_KIND, now, wiring.settings().sweep_batch):
+        if budget.exhausted():
+            break
         b = store.find(t.ref_id)
         if b is None or plans.plan_expire(b, t.id, now, numbers()) is None:
             commit(_skip(t), now)
@@ -33,7 +35,9 @@ def close_due(now: datetime) -> int:
     """Confirmed sessions with no outcome 24 h after the end: completed if both joined, else
     unresolved (ops told)."""
     done = 0
-    for t in list(store.due_timers(store.OUTCOME_KIND, now, wiring.settings().sweep_batch)):
+    for t in store.due_timers(store.OUTCOME_KIND, now, wiring.settings().sweep_batch):
+        if budget.exhausted():
+            break
         b = store.find(t.ref_id)
         change = plans.plan_outcome(b, t.id, now, numbers()) if b is not None else None
         if change is None:
@@ -50,7 +54,9 @@ def remind_due(now: datetime) -> dict:
     and room message recorded in one change, then delivered."""
     s = wiring.settings()
     sent = skipped = 0
-    for t in list(store.due_timers(store.REMINDER_KIND, now, s.sweep_batch)):
+    for t in store.due_timers(store.REMINDER_KIND, now, s.sweep_batch):
+        if budget.exhausted():
+            break
         data = t.data or {}
         b = store.find(t.ref_id)
         which = data.get("which")
