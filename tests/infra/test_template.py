@@ -36,10 +36,18 @@ def test_the_committed_template_is_what_the_generator_writes():
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
+    import fcntl
+
     out = tmp_path_factory.mktemp("package")
-    result = subprocess.run(
-        [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/resources.json", str(out)],
-        cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600)
+    # `chalice package` caches the deployment zip in .chalice/deployments/: two xdist workers
+    # packaging at once would read each other's half-written zip. One at a time.
+    cache = ROOT / ".chalice" / "deployments"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".package.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/resources.json", str(out)],
+            cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return out / "sam.json"
 
