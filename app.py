@@ -21,11 +21,26 @@ from chalicelib.api.links import bp as links_bp  # noqa: E402
 
 for blueprint in (bookings_bp, links_bp):
     app.register_blueprint(blueprint)
+# The clinical record: questionnaires, measures, ratings, session records, the access log.
+from chalicelib.api.clinical import bp as clinical_bp  # noqa: E402
+
+app.register_blueprint(clinical_bp)
 # Between sessions (journal, moods, goals, homework, talkcasts) and data exports.
 from chalicelib.api.between import bp as between_bp  # noqa: E402
 
 app.register_blueprint(between_bp)
 routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
+
+
+@app.on_cw_event({"source": ["aws.cognito-idp"], "detail-type": ["AWS API Call via CloudTrail"],
+                  "detail": {"eventSource": ["cognito-idp.amazonaws.com"],
+                             "eventName": ["AdminDisableUser", "AdminUserGlobalSignOut", "AdminRemoveUserFromGroup",
+                                           "AdminDeleteUser", "GlobalSignOut"]}}, name="revocations")
+def revocations(event):
+    """Cognito's CloudTrail events that end access (SPEC Safety): record a revocation."""
+    from chalicelib.services import access
+
+    return access.record_from_cloudtrail(event.to_dict())
 
 
 @app.schedule("rate(5 minutes)", name="reminders")

@@ -5,7 +5,8 @@ its channels, registers the email templates, and subscribes the handlers of doma
 is the only module that knows which service reacts to what, so services never import each
 other in a circle (a test checks the whole import graph of `chalicelib`).
 
-    message_posted(room, caller, message, now, other)   replies (the reply promise), alerts
+    message_posted(room, caller, message, now, other)   risk language in client messages,
+                                                        replies (the reply promise), alerts
 """
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def start() -> None:
     outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
     booking_notices.register_templates()
     outbox.register_guard("booking", booking_queries.still_confirmed_at)
+    from chalicelib.services.clinical import risk_messages
+
+    # Risk language first: it never raises, so a failure in a later handler cannot skip it.
+    wiring.subscribe("message_posted", risk_messages.on_member_message)
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
     _started = True

@@ -25,6 +25,8 @@ class Caller:
     id: str  # the Cognito `sub`; also the client's or provider's id in Haven
     email: str
     role: str
+    username: str = ""  # `cognito:username`: how staff are looked up (the email claim can change)
+    issued_at: int = 0  # the token's `iat` (epoch seconds): a revocation refuses older tokens
 
     @property
     def is_client(self) -> bool:

@@ -26,7 +26,8 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
-    "bookings", "claims", "ledger", "links", "idempotency", "access_log",
+    "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
+    "clinical", "rating_queue", "listings",
     # between sessions and data rights (issue 15)
     "between", "room_work", "exports",
 )
@@ -89,6 +90,25 @@ class Settings:
     slots_max_range_days: int = 31
     link_token_days: int = 7
     idempotency_ttl_hours: int = 24
+    # Clinical record (SPEC §2 "Clinical record")
+    risk_ack_minutes: int = 60                       # a questionnaire risk alert unacknowledged this long: ops told
+    risk_alert_interval_seconds: int = 3600          # flagged messages: at most one urgent provider email per room
+    risk_notice_interval_seconds: int = 24 * 3600    # ...and one crisis-resources system message per room
+    risk_unread_minutes: int = 60                    # a flagged message the provider has not read: ops told
+    rating_window_days: int = 30
+    rating_fold_min: int = 3                         # scores wait until at least this many, per provider
+    rating_display_min: int = 5                      # the public rating shows from this many folded ratings
+    rating_queue_shards: int = 8
+    record_visible_after_hours: int = 72
+    record_text_max_chars: int = 20_000
+    # Matching and continuity of care (SPEC §2)
+    default_provider_capacity: int = 25
+    match_focus_points: int = 3
+    match_near_zone_points: int = 1
+    match_near_zone_hours: int = 3
+    match_retry_minutes: int = 5  # a waiting client is tried again on each deadlines run
+    waiting_ops_notice_hours: int = 48
+    handover_followup_minutes: int = 2  # the sweep finishes a handover whose request died
     # Between sessions and data rights (SPEC §2; rules in domain/between_sessions.py)
     mood_default_days: int = 28  # GET .../moods without `from`: the 28 local days up to today
     talkcast_output_format: str = "mp3"  # Polly's mp3 is audio/mpeg, an allowed audio type
@@ -97,6 +117,7 @@ class Settings:
     export_stale_hours: int = 24  # an export still `preparing` after this no longer blocks a new one
     export_prefix: str = "exports/"
     # Sweeps
+    revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)
     sweep_budget_seconds: int = 240  # of the sweeps' 300 s Lambda timeout
     notification_retry_cap_minutes: int = 5  # at most one sweep period between retries

@@ -209,6 +209,13 @@ def _idempotency_store():
                                     boto3_client=boto_client("dynamodb"))
 
 
+@provides("revocations")
+def _revocations():
+    from chalicelib.store.revocations import Revocations
+
+    return Revocations(refresh_seconds=settings().revocation_refresh_seconds)
+
+
 @provides("video")
 def _video():
     from chalicelib.adapters.video import LocalVideo
@@ -221,3 +228,10 @@ def _no_hook():
     """Called between a booking change's reads and its transaction; tests override it to force a
     competing write into exactly that gap."""
     return lambda stage, **info: None
+
+
+@provides("before_match_commit")
+def _no_match_hook():
+    """Called between a change of provider's reads and its transaction (tests force a competing
+    match into exactly that gap)."""
+    return lambda **info: None

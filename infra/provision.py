@@ -648,6 +648,13 @@ def _truncate_in_process(stack: dict) -> bool:
         return False
     for table in tables:
         table.items.clear()
+    # moto also tracks every DynamoDB model instance it ever made (each transaction's table copies
+    # included) for `/moto-api/data.json`, which the tests read mail from: forget them too, or
+    # that page slows to a timeout after a few thousand transactions.
+    from moto.core.model_instances import model_data
+
+    for model in model_data.get("dynamodb", {}).values():
+        model.instances_tracked = []
     return True
 
 

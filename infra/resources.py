@@ -243,7 +243,7 @@ def load_chalice_app():
 def lambda_functions(chalice_app) -> dict[str, str]:
     """{logical id `chalice package` gives a function (see chalice/package.py): its short name}.
     The short name makes the deployed function name `haven-<Stage>-<short name>`."""
-    from chalice.app import ScheduledEventConfig, SQSEventConfig
+    from chalice.app import CloudWatchEventConfig, ScheduledEventConfig, SQSEventConfig
     from chalice.utils import to_cfn_resource_name
 
     functions: dict[str, str] = {}
@@ -251,8 +251,8 @@ def lambda_functions(chalice_app) -> dict[str, str]:
         functions["APIHandler"] = "api"
         functions.update((to_cfn_resource_name(a.name), a.name) for a in chalice_app.builtin_auth_handlers)
     for source in chalice_app.event_sources:
-        if not isinstance(source, (ScheduledEventConfig, SQSEventConfig)):
-            raise ValueError(f"{source.name}: only scheduled and SQS event sources are modelled here")
+        if not isinstance(source, (ScheduledEventConfig, CloudWatchEventConfig, SQSEventConfig)):
+            raise ValueError(f"{source.name}: only scheduled, EventBridge and SQS event sources are modelled here")
         functions[to_cfn_resource_name(source.name)] = source.name
     functions.update((to_cfn_resource_name(f.name), f.name) for f in chalice_app.pure_lambda_functions)
     if getattr(chalice_app, "websocket_handlers", None):
@@ -674,6 +674,7 @@ def secret_and_mail_resources() -> dict[str, dict]:
 
 
 ACCESS_LOG_TABLE = "AccessLogTable"
+CLINICAL_TABLE = "ClinicalTable"  # the clinical record's entries: created once, never changed
 
 # Queue-triggered functions: function name -> (queue logical id, dead-letter queue logical id).
 EXPORTS_QUEUE = "ExportsQueue"
@@ -736,6 +737,10 @@ def role_statements(table_ids: list[str]) -> list[dict]:
             "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                        "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"],
             "Resource": arn_of(ACCESS_LOG_TABLE)}] if ACCESS_LOG_TABLE in table_ids else []),
+        *([{"Sid": "ClinicalRecordAppendOnly", "Effect": "Deny",
+            # Questionnaires, risk acknowledgements, records, amendments, member notes: append only.
+            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            "Resource": arn_of(CLINICAL_TABLE)}] if CLINICAL_TABLE in table_ids else []),
         {"Sid": "MediaObjects", "Effect": "Allow",
          # Multipart actions and version deletes: data exports are streamed in parts and, after
          # 7 days, deleted with every version.

@@ -24,7 +24,9 @@ class CognitoAdmin:
             if self._mfa.get(sub, 0) > self._clock():
                 return True
         user = self._user(username)
-        enrolled = user is not None and "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
+        # a disabled or unconfirmed staff account is refused whatever its token says
+        usable = user is not None and user.get("Enabled", True) and user.get("UserStatus") == "CONFIRMED"
+        enrolled = usable and "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
         if enrolled:
             with self._lock:
                 self._mfa[sub] = self._clock() + self.mfa_cache_seconds
@@ -54,6 +56,10 @@ class CognitoAdmin:
         the user was made completes it)."""
         self.client.admin_add_user_to_group(UserPoolId=self.user_pool_id, Username=email,
                                             GroupName=PROVIDERS_GROUP)
+
+    def sign_out_everywhere(self, username: str) -> None:
+        """Revoke the user's refresh tokens (Cognito's global sign-out for that user)."""
+        self.client.admin_user_global_sign_out(UserPoolId=self.user_pool_id, Username=username)
 
     def find_sub(self, email: str) -> str | None:
         user = self._user(email)

@@ -32,10 +32,10 @@ class MessageCipher:
 
         `scope` and `purpose` name the encryption contexts: the key is made under
         `{"purpose": "<scope>-key", "<scope>_id": id}` and each body sealed under
-        `{"purpose": purpose, "<scope>_id": id}`. The defaults are the rooms' (messages); what a
-        user keeps to themselves (a client's journal and mood notes, anyone's idempotency
-        records) uses ciphers of scope `user`, whose keys are the users' own (wiring
-        `client_cipher`, `idempotency_cipher`)."""
+        `{"purpose": purpose, "<scope>_id": id}` (`purpose` may be given per call). The defaults
+        are the rooms' (messages); what a user keeps to themselves (a client's journal and mood
+        notes, anyone's idempotency records) uses ciphers of scope `user`, whose keys are the
+        users' own (wiring `client_cipher`, `idempotency_cipher`)."""
         self.scope = scope
         self.purpose = purpose
         self._id_name = f"{scope}_id"
@@ -118,20 +118,29 @@ class MessageCipher:
 
     # --- message bodies ---------------------------------------------------------------------
 
-    def encrypt(self, room_id: str, plaintext: str, key_blob: bytes | None = None) -> bytes:
+    def encrypt(self, room_id: str, plaintext: str, key_blob: bytes | None = None, *,
+                purpose: str | None = None, context: dict | None = None) -> bytes:
+        """Seal `plaintext` with the room's key. `purpose` and `context` (e.g. the clinical
+        record's `{"booking_id"}`) go into the encryption context, so a sealed record cannot be
+        passed off as a message, or one booking's entry as another's."""
         from aws_encryption_sdk.identifiers import Algorithm
 
         master_key = self._room_master_key(room_id, key_blob)
         ciphertext, _header = self._client().encrypt(
             source=plaintext.encode("utf-8"), key_provider=master_key,
-            encryption_context={"purpose": self.purpose, self._id_name: room_id},
+            encryption_context={**(context or {}), "purpose": purpose or self.purpose, self._id_name: room_id},
             algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
         return ciphertext
 
-    def decrypt(self, room_id: str, ciphertext: bytes, key_blob: bytes | None = None) -> str:
+    def decrypt(self, room_id: str, ciphertext: bytes, key_blob: bytes | None = None, *,
+                purpose: str | None = None, context: dict | None = None) -> str:
+        """Open a body sealed by `encrypt`. With `purpose` (and `context`) given, the body must
+        have been sealed for exactly those."""
         master_key = self._room_master_key(room_id, key_blob)
         plaintext, header = self._client().decrypt(source=ciphertext, key_provider=master_key)
-        # The SDK proves integrity; this proves the body belongs to this room.
-        if header.encryption_context.get(self._id_name) != room_id:
+        # The SDK proves integrity; this proves the body belongs to this room (and use).
+        sealed = header.encryption_context
+        expected = {**(context or {}), self._id_name: room_id, **({"purpose": purpose} if purpose else {})}
+        if any(sealed.get(key) != value for key, value in expected.items()):
             raise HavenError("A message could not be read.", "internal_error")
         return plaintext.decode("utf-8")

@@ -20,10 +20,62 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "A client message in one of your Haven rooms has waited past the reply promise "
         "(due $due_at). Please reply in the Haven app.\n\nRoom: $room_id",
     ),
+    # The clinical record: urgent alerts carry ids only: no scores, no answers, no message text.
+    "risk_questionnaire_provider": (
+        "Urgent: a client may be at risk",
+        "A client's answers before an upcoming session suggest they may be at risk. Please open Haven now, "
+        "review the session's questionnaire and acknowledge this alert within $ack_minutes minutes; "
+        "if it is not acknowledged, Haven's operations team is told.\n\nBooking: $booking_id",
+    ),
+    "risk_unacknowledged_ops": (
+        "Risk alert not acknowledged: booking $booking_id",
+        "A questionnaire risk alert for booking $booking_id was not acknowledged by its provider "
+        "($provider_id) by $due_at. Please follow it up with the provider.",
+    ),
+    "risk_message_provider": (
+        "Urgent: a message may need your attention",
+        "A client message in one of your Haven rooms may show risk of harm. Please open the Haven app and "
+        "read the room now.\n\nRoom: $room_id",
+    ),
+    "risk_message_unread_ops": (
+        "Flagged message unread: room $room_id",
+        "A client message flagged for risk in room $room_id has not been read by its provider ($provider_id) "
+        "within an hour. Please follow it up with the provider.",
+    ),
     "reply_overdue_ops": (
         "Reply promise missed: room $room_id",
         "A client message in room $room_id has not been answered one working day after it was due "
         "($due_at). Provider: $provider_id.",
+    ),
+    # matching and continuity of care
+    "care_matched": (
+        "You have a Haven provider",
+        "Good news: $provider_name will be your $provider_kind. Your room is ready in the Haven app.",
+    ),
+    "care_provider_changed": (
+        "Your new Haven provider",
+        "Your care has moved to $provider_name, your new $provider_kind. Your room and everything in it "
+        "stay the same. Sessions booked with your previous provider have been cancelled and their "
+        "credits returned.",
+    ),
+    "care_new_client": (
+        "You have a new client on Haven",
+        "A client has been matched with you. Open the Haven app to welcome them.\n\nRoom: $room_id",
+    ),
+    "care_client_moved": (
+        "A client has moved to another provider",
+        "A client's care has moved on, so you no longer have access to room $room_id. "
+        "Their future sessions with you have been cancelled.",
+    ),
+    "care_finding_provider": (
+        "We are finding you a new Haven provider",
+        "Your $provider_kind is no longer available on Haven. We are looking for a new one for you and "
+        "will email you as soon as they are ready. Your room and its history stay with you.",
+    ),
+    "care_waiting_ops": (
+        "A client has waited 48 hours for a match",
+        "Client $client_id has waited for a $provider_kind since $since ($reason) and nobody passes the "
+        "matching filters. Assign one with PUT /ops/assignments.",
     ),
     # between sessions and data rights (issue 15): dates only, never the homework's words
     "homework_reminder": (

@@ -117,5 +117,6 @@ class TokenVerifier:
         groups = claims.get("cognito:groups") or []
         if isinstance(groups, str):
             groups = [groups]
-        return Caller(id=claims["sub"], email=claims.get("email") or claims.get("cognito:username", ""),
-                      role=role_from_groups(groups))
+        username = claims.get("cognito:username") or ""
+        return Caller(id=claims["sub"], email=claims.get("email") or username, role=role_from_groups(groups),
+                      username=username, issued_at=int(claims.get("iat") or 0))

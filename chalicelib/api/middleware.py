@@ -103,10 +103,12 @@ def _authenticate(headers) -> Any:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send `Authorization: Bearer <Cognito ID token>`.")
     caller = wiring.get("tokens").verify(token.strip())
+    if wiring.get("revocations").refuses(caller):
+        raise Unauthorized("This sign-in has ended (signed out or access removed); sign in again.")
     # SPEC §2: MFA is required for providers and ops. Cognito sets MFA per pool (optional, so
     # clients need not enrol); staff without an enrolled authenticator are refused here.
     if caller.role in (PROVIDER, OPS) and wiring.settings().require_staff_mfa \
-            and not wiring.get("cognito").has_totp(caller.id, caller.email):
+            and not wiring.get("cognito").has_totp(caller.id, caller.username or caller.email):
         raise HavenError("Providers and ops must set up an authenticator app (MFA) before using Haven.",
                          "mfa_required")
     return caller

@@ -86,9 +86,56 @@ NewProvider = Model(
     capacity=Field("integer", required=False, nullable=True, min=0, max=1000),
     country=Field("string", required=False, nullable=True, pattern=r"[A-Z]{2}",
                   description="ISO 3166-1 alpha-2; its public holidays are not working days"),
+    gender=Field("string", required=False, nullable=True, enum=("female", "male", "nonbinary")),
 )
 
-Assignment = Model("Assignment", client_id=ID, provider_id=ID)
+Assignment = Model(
+    "Assignment", client_id=ID, provider_id=ID,
+    force=Field("boolean", required=False, default=False,
+                description="skip the licence, language and capacity checks (recorded with who and when)"),
+)
+
+
+# --- matching and continuity of care ---------------------------------------------------------------
+
+PROVIDER_KIND = Field("string", enum=("therapist", "psychiatrist"))
+GENDER = Field("string", required=False, nullable=True, enum=("female", "male", "nonbinary"))
+FOCUS_AREAS = Field("array", max_len=30, items=Field("string", min_len=1, max_len=60))
+
+Intake = Model(
+    "Intake",
+    region=REGION,
+    languages=LANGUAGES,
+    provider_kind=PROVIDER_KIND,
+    focus_areas=FOCUS_AREAS,
+    gender_preference=GENDER,
+    provider_name=Field("string", required=False, nullable=True, max_len=_s.name_max_chars,
+                        description="a provider asked for by name (chosen when they pass the filters)"),
+)
+
+ProviderChange = Model(
+    "ProviderChange",
+    provider_kind=PROVIDER_KIND,
+    reason=Field("string", required=False, nullable=True, max_len=1000,
+                 description="free text; not stored"),
+)
+
+ProviderPatch = Model(
+    "ProviderPatch",
+    gender=GENDER,
+    accepting=Field("boolean", required=False),
+    capacity=Field("integer", required=False, min=0, max=1000),
+    licensed_regions=Field("array", required=False, min_len=1, max_len=60, items=REGION),
+    languages=Field("array", required=False, min_len=1, max_len=20, items=LANGUAGES.items),
+    focus_areas=Field("array", required=False, max_len=30, items=Field("string", min_len=1, max_len=60)),
+)
+
+OpsProvidersQuery = page_query(active=Field("boolean", required=False, description="true: active only; false: "
+                                                                                     "deactivated only"))
+OpsProvidersQuery.name = "OpsProvidersQuery"
+
+ClientsByEmailQuery = Query("ClientsByEmailQuery", email=Field("string", min_len=3, max_len=254,
+                                                               description="exact, ignoring case"))
 
 _WINDOW = Model(
     "Window",
@@ -177,6 +224,26 @@ SlotsQuery = Query("SlotsQuery", **{"from": Field("datetime", required=False, de
 LinkAction = Query("LinkAction", action=Field("string", required=False, enum=("confirm", "decline")))
 
 
+# --- the clinical record ------------------------------------------------------------------------
+
+_ANSWER = Field("integer", min=0, max=3)
+
+Questionnaire = Model(
+    "Questionnaire",
+    phq9=Field("array", min_len=9, max_len=9, items=_ANSWER, description="PHQ-9: 9 answers, each 0–3, in item order"),
+    gad7=Field("array", min_len=7, max_len=7, items=_ANSWER, description="GAD-7: 7 answers, each 0–3, in item order"),
+)
+
+Rating = Model("Rating", score=Field("integer", min=1, max=5, description="1 (worst) to 5 (best)"))
+
+RecordText = Model(
+    "RecordText",
+    text=Field("string", min_len=1, max_len=_s.record_text_max_chars,
+               description="1..20,000 characters (Unicode code points), not only white space"),
+)
+
+AccessLogQuery = page_query()
+AccessLogQuery.name = "AccessLogQuery"
 # --- between sessions and data rights (issue 15) -------------------------------------------------
 
 def _local_date(value: str):

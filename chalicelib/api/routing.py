@@ -114,13 +114,18 @@ JSON_ONLY = ("application/json",)
 
 def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
           idempotent: bool = False, produces: str = "application/json", cors=None, body_required: bool = True,
-          content_types: tuple[str, ...] = JSON_ONLY):
+          content_types: tuple[str, ...] = JSON_ONLY, own_idempotency: bool = False):
     """Register a view. The view is called as `view(caller=..., body=..., query=..., **path_params)`
-    and returns a JSON-able value (or a chalice Response for HTML)."""
+    and returns a JSON-able value (or a chalice Response for HTML).
+
+    `idempotent`: the `Idempotency-Key` cache answers retries. `own_idempotency`: the route accepts
+    the header too (it is documented) but the service makes the retry safe itself, so no response
+    is cached (the clinical record: a cached answer would hold its text)."""
     def decorate(view: Callable):
         params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
-        ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status, idempotent,
-                                           produces, path_params=params, body_required=body_required)
+        ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
+                                           idempotent or own_idempotency, produces, path_params=params,
+                                           body_required=body_required)
 
         @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(),
                   content_types=list(content_types))

@@ -61,6 +61,10 @@ class Booking:
     rescheduled_from: str | None = None
     client_email: str | None = None
     provider_email: str | None = None
+    # the clinical record's marks on the booking (set by its own changes, never by a transition)
+    questionnaire_submitted: bool = False
+    risk_flag: bool = False
+    rated: bool = False
 
     def view(self) -> rules.BookingView:
         return rules.BookingView(status=self.status, starts_at=self.starts_at, ends_at=self.ends_at,

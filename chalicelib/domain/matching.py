@@ -20,7 +20,8 @@ clients, then the lowest id (ids compare as strings). Input order never matters.
 name was given but that provider is unknown, excluded or fails a filter), `focus_match`
 (shares at least one focus area), `near_time_zone` (got the time-zone point), `least_busy`
 (another provider had the same score but more active clients), `lowest_id` (another provider
-had the same score and as many active clients). Nobody passes: None (the client waits).
+had the same score and as many active clients). Nobody passes: None (the client waits; the
+answer then says `no_provider_available`).
 
 `check_assignment` is the ops path (`PUT /ops/assignments`): `not_licensed`,
 `language_mismatch`, `at_capacity` in that order unless forced; `check_request_provider` is a
@@ -43,6 +44,9 @@ NEAR_TIME_ZONE = "near_time_zone"
 LEAST_BUSY = "least_busy"
 LOWEST_ID = "lowest_id"
 REASONS = (REQUESTED_PROVIDER, REQUESTED_PROVIDER_UNAVAILABLE, FOCUS_MATCH, NEAR_TIME_ZONE, LEAST_BUSY, LOWEST_ID)
+# Why a client waits (nobody passes the filters), after `requested_provider_unavailable` when a
+# name was given.
+NO_PROVIDER_AVAILABLE = "no_provider_available"
 
 FILTERS = ("active", "accepting", "licensed", "language", "kind", "capacity", "gender")
 
@@ -97,6 +101,16 @@ def covers(licence: str, region: str) -> bool:
     """A licence covers its own region, and a bare-country licence every region of it."""
     licence, region = licence.strip().upper(), region.strip().upper()
     return licence == region or ("-" not in licence and region.split("-")[0] == licence)
+
+
+def licences_covering(region: str) -> tuple[str, ...]:
+    """Every licence that `covers` the region: itself and, for a subdivision, its bare country
+    (what the listings index is queried by: `GB-SCT` → `GB-SCT`, `GB`)."""
+    region = (region or "").strip().upper()
+    if not region:
+        return ()
+    country = region.split("-")[0]
+    return (region,) if country == region else (region, country)
 
 
 def licensed_in(licensed_regions: Iterable[str], region: str) -> bool:

@@ -65,6 +65,23 @@ def should_fold(pending_count: int, threshold: int = FOLD_MIN_PENDING) -> bool:
     return pending_count >= threshold
 
 
+def fold_batches(count: int, size: int, threshold: int = FOLD_MIN_PENDING) -> list[int]:
+    """How many scores each fold takes when `count` wait and one fold holds at most `size`: no
+    batch below `threshold` (so none can be tied to fewer sessions). `count` below `threshold`
+    folds nothing. E.g. 100 waiting, size 99, threshold 3 → [97, 3]."""
+    if size < threshold:
+        raise ValueError(f"a fold of at most {size} cannot hold {threshold} scores")
+    if not should_fold(count, threshold):
+        return []
+    batches, rest = [], count
+    while rest > size:
+        take = size if rest - size >= threshold else rest - threshold
+        batches.append(take)
+        rest -= take
+    batches.append(rest)
+    return batches
+
+
 @dataclass(frozen=True)
 class Totals:
     """A provider's folded ratings: the sum of the scores and how many."""

@@ -23,6 +23,8 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     """`other` (the recipient's profile, read lazily) is not needed: the outbox resolves the address."""
     recipient_role = "provider" if caller.is_client else "client"
     recipient_id = room.provider_id if caller.is_client else room.client_id
+    if not recipient_id:  # the client waits for a new provider: nobody to alert
+        return False
     alert_at = getattr(RoomModel, f"alert_{recipient_role}_at")
     alert_seq = getattr(RoomModel, f"alert_{recipient_role}_seq")
     read_seq = getattr(RoomModel, f"read_{recipient_role}_seq")

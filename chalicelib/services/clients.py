@@ -28,6 +28,7 @@ def register(caller: Caller, body: dict, now: datetime) -> dict:
     if user is None:
         user = UserModel(caller.id, role="client", email=caller.email, created_at=iso(now), status="active")
     user.email = caller.email or user.email
+    user.email_key = user_store.email_key(user.email)
     user.name = body["name"]
     user.date_of_birth = body["date_of_birth"].isoformat()
     user.timezone = body["timezone"]

@@ -1,9 +1,8 @@
-"""Operations staff: plans and assignments (matching comes in a later issue)."""
+"""Operations staff: plans and finding clients (assignments are matching's: services/matching.py)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import wiring
 from chalicelib.clock import iso
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.store import rooms as room_store
@@ -37,21 +36,8 @@ def set_plan(client_id: str, body: dict, now: datetime) -> dict:
     return plan
 
 
-def assign(body: dict, now: datetime) -> dict:
-    client = user_store.get(body["client_id"])
-    if client is None or client.role != "client":
-        raise NotFound("client")
-    provider = user_store.get(body["provider_id"])
-    if provider is None or provider.role != "provider":
-        raise NotFound("provider")
-    if not provider.active:
-        raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
-    room, previous = room_store.create_or_reassign(client.id, provider.id, provider.kind, iso(now),
-                                                   plan_kind=(client.plan or {}).get("kind"),
-                                                   new_key=wiring.get("cipher").new_room_key)
-    if previous is not None:  # a change of provider: the old one's future sessions with this client end
-        from chalicelib.services import bookings
-
-        bookings.cancel_with_previous_provider(client.id, previous, now)
-    return {"room_id": room.id, "client_id": client.id, "provider_id": provider.id,
-            "provider_kind": provider.kind}
+def find_clients(query: dict) -> dict:
+    """`GET /ops/clients?email=`: one Query of the `by_email` index (case-insensitive, exact)."""
+    items = [{"id": u.id, "email": u.email, "name": u.name, "status": u.status or "active", "plan": u.plan}
+             for u in user_store.clients_by_email(query["email"])]
+    return {"items": items, "next": None}

@@ -44,6 +44,8 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     if caller.is_provider:
         settle(room, now)
         return
+    if not room.provider_id:  # the client waits for a new provider: nobody owes a reply yet
+        return
     applies = credit_policy.reply_promise_applies(room.plan_kind, room.provider_kind == "psychiatrist",
                                                   session_active(room, now))
     if not applies or room.reply_timer_id:

@@ -116,6 +116,9 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
     items, more = room_store.message_page(room_id, limit, before)
     media_urls = _media_urls(room_id, items)
     rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob) for m in items]
+    if caller.is_provider:  # risk language (SPEC §2): only the provider sees which messages were flagged
+        for out, m in zip(rendered, items):
+            out["flagged"] = bool(m.flag)
     return {"items": rendered, "next": cursors.encode(scope, int(items[-1].seq)) if more and items else None}
 
 

@@ -1,16 +1,15 @@
 """How resources look on the wire: one place, so every route shows a resource the same way."""
 from __future__ import annotations
 
+from chalicelib import settings
+from chalicelib.domain import ratings
 from chalicelib.store.models import RoomModel, UserModel
-
-RATING_MIN_COUNT = 5
 
 
 def provider_public(user: UserModel) -> dict:
-    count = int(user.rating_count or 0)
-    rating = None
-    if count >= RATING_MIN_COUNT:
-        rating = {"average": round(float(user.rating_sum or 0) / count, 2), "count": count}
+    # SPEC §2 Ratings: from 5 folded ratings on, the average to 1 decimal rounded half up.
+    rating = ratings.display(ratings.Totals(int(user.rating_sum or 0), int(user.rating_count or 0)),
+                             settings.get().rating_display_min)
     return {
         "id": user.id,
         "name": user.name,
@@ -21,6 +20,8 @@ def provider_public(user: UserModel) -> dict:
         "bio": user.bio,
         "years_experience": int(user.years_experience) if user.years_experience is not None else None,
         "timezone": user.timezone,
+        "gender": user.gender,
+        "accepting": user.accepting is not False,
         "active": bool(user.active),
         "rating": rating,
     }
@@ -36,6 +37,17 @@ def provider_private(user: UserModel, default_working_hours) -> dict:
         "availability": availability,
         "working_hours": user.working_hours or [
             {"weekday": d, "start": start, "end": end} for d, start, end in default_working_hours],
+    })
+    return view
+
+
+def provider_ops(user: UserModel, default_working_hours, default_capacity: int) -> dict:
+    """What ops see (`GET /ops/providers`, `PATCH`, deactivate): the provider with their caseload."""
+    view = provider_private(user, default_working_hours)
+    view.update({
+        "capacity": int(user.capacity) if user.capacity is not None else default_capacity,
+        "active_clients": int(user.active_clients or 0),
+        "deactivated_at": user.deactivated_at,
     })
     return view
 

@@ -172,7 +172,8 @@ def to_domain(b: BookingModel) -> plans.Booking:
         client_tz=b.client_tz or "UTC", provider_tz=b.provider_tz or "UTC",
         client_joined_at=instant(b.client_joined_at), provider_joined_at=instant(b.provider_joined_at),
         rescheduled_to=b.rescheduled_to, rescheduled_from=b.rescheduled_from,
-        client_email=b.client_email, provider_email=b.provider_email)
+        client_email=b.client_email, provider_email=b.provider_email,
+        questionnaire_submitted=bool(b.questionnaire_at), risk_flag=bool(b.risk_flag), rated=bool(b.rated))
 
 
 def find(booking_id: str) -> plans.Booking | None:

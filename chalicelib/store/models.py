@@ -24,6 +24,12 @@ class DirectoryIndex(GlobalSecondaryIndex):
     id = UnicodeAttribute(range_key=True)
 
 
+class ByEmailIndex(GlobalSecondaryIndex):
+    """Clients by lower-cased email (`GET /ops/clients?email=`); providers carry no `email_key`."""
+    Meta = index_meta("by_email", AllProjection())
+    email_key = UnicodeAttribute(hash_key=True)
+
+
 class UserModel(Model):
     """A client or a provider; `id` is the Cognito `sub`."""
     Meta = meta("users")
@@ -38,8 +44,11 @@ class UserModel(Model):
     # clients
     date_of_birth = UnicodeAttribute(null=True)
     region = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(null=True)  # active | discharged
+    status = UnicodeAttribute(null=True)  # active | waiting | discharged
     plan = JSONAttribute(null=True)
+    email_key = UnicodeAttribute(null=True)  # the email, lower case (the `by_email` index)
+    intake = JSONAttribute(null=True)  # {provider kind: {"focus_areas","gender_preference","provider_name","at"}}
+    waiting = JSONAttribute(null=True)  # {provider kind: {"since","reason"}}: kinds waiting with no provider
     # providers
     kind = UnicodeAttribute(null=True)  # therapist | psychiatrist
     licensed_regions = ListAttribute(of=UnicodeAttribute, null=True)
@@ -53,9 +62,14 @@ class UserModel(Model):
     working_hours = JSONAttribute(null=True)  # [{"weekday","start","end"}]
     rating_sum = NumberAttribute(null=True)
     rating_count = NumberAttribute(null=True)
+    gender = UnicodeAttribute(null=True)  # female | male | nonbinary
+    accepting = BooleanAttribute(null=True)  # not stored (older items) counts as true
+    active_clients = NumberAttribute(null=True)  # moved only in the transaction that moves a client
+    deactivated_at = UnicodeAttribute(null=True)
     share_moods = BooleanAttribute(null=True)  # clients: their provider sees their moods (default off)
-    directory = UnicodeAttribute(null=True)
+    directory = UnicodeAttribute(null=True)  # "provider" while active, "inactive_provider" after
     directory_index = DirectoryIndex()
+    by_email = ByEmailIndex()
     version = VersionAttribute()
 
 
@@ -80,9 +94,11 @@ class RoomModel(Model):
     Meta = meta("rooms")
     id = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute()
-    provider_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute(null=True)  # none while the client waits for a new provider
     provider_kind = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # who had the room and why, oldest first: [{"provider_id","at","by","reason","reasons","forced"?}]
+    history = ListAttribute(null=True)
     key_blob = BinaryAttribute(null=True, legacy_encoding=False)  # the room's data key, KMS-encrypted
     seq = NumberAttribute(default=0)
     sent_client = NumberAttribute(default=0)
@@ -105,6 +121,9 @@ class RoomModel(Model):
     alert_provider_seq = NumberAttribute(null=True)
     reply_due_at = UnicodeAttribute(null=True)
     reply_timer_id = UnicodeAttribute(null=True)
+    # risk language in client messages: the last urgent provider email and crisis-resources notice
+    risk_alert_at = UnicodeAttribute(null=True)
+    risk_notice_at = UnicodeAttribute(null=True)
     by_client = RoomsByClient()
     by_provider = RoomsByProvider()
 
@@ -126,6 +145,8 @@ class MessageModel(Model):
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)
     count_system = NumberAttribute(default=0)
+    # a client text message the risk-language detector flagged: {"category", "version"}, never words
+    flag = JSONAttribute(null=True)
 
 
 class MediaModel(Model):
@@ -213,6 +234,18 @@ class LedgerModel(Model):
     created_at = UnicodeAttribute(null=True)
 
 
+class RevocationModel(Model):
+    """Access that ended (SPEC Safety): tokens of `subject` (`sub:<sub>` or `user:<username>`)
+    issued before `before` (epoch seconds) are refused. One small partition, read whole by each
+    container at most once a minute; an item expires once every token it refuses has expired."""
+    Meta = meta("revocations")
+    scope = UnicodeAttribute(hash_key=True)  # "all"
+    subject = UnicodeAttribute(range_key=True)
+    before = NumberAttribute()
+    reason = UnicodeAttribute()  # sign_out | AdminDisableUser | AdminDeleteUser | ...
+    expires = TTLAttribute(null=True)
+
+
 class IdempotencyModel(Model):
     """Powertools idempotency records (its own attribute names)."""
     Meta = meta("idempotency")
@@ -271,6 +304,11 @@ class BookingModel(Model):
     provider_joined_at = UnicodeAttribute(null=True)
     ended_by = UnicodeAttribute(null=True)
     cancel_reason = BinaryAttribute(null=True, legacy_encoding=False)  # sealed with the room's key; never logged, never emailed
+    # clinical record: when the questionnaire was submitted, whether it raised risk (the provider
+    # sees `risk_flag`), and whether the client rated the session (never the score, never when)
+    questionnaire_at = UnicodeAttribute(null=True)
+    risk_flag = BooleanAttribute(null=True)
+    rated = BooleanAttribute(null=True)
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 
@@ -309,7 +347,63 @@ class AccessLogModel(Model):
     reader_id = UnicodeAttribute()
     reader_role = UnicodeAttribute()
     room_id = UnicodeAttribute(null=True)
-    resource = UnicodeAttribute()  # messages | record | questionnaire | journal | moods
+    booking_id = UnicodeAttribute(null=True)
+    resource = UnicodeAttribute()  # messages | record | questionnaire | measures | journal | moods
+
+
+# --- the clinical record ------------------------------------------------------------------------
+
+class ClinicalByClient(GlobalSecondaryIndex):
+    """A client's questionnaires, oldest first (sparse: only questionnaires carry `submitted_at`)."""
+    Meta = index_meta("by_client", AllProjection())
+    client_id = UnicodeAttribute(hash_key=True)
+    submitted_at = UnicodeAttribute(range_key=True)
+
+
+class ClinicalModel(Model):
+    """The clinical record of a booking, as append-only entries: its questionnaire, the provider's
+    acknowledgement of a risk alert, the session record, amendments and member notes. Every entry
+    is created once (`attribute_not_exists`) and never updated or deleted (the functions' IAM
+    role denies both on this table). `body` is sealed with the client's room key (purpose and
+    booking in the encryption context); everything else is ids and times."""
+    Meta = meta("clinical")
+    booking_id = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)  # questionnaire | risk_ack | record | amendment#… | member_note#…
+    kind = UnicodeAttribute()
+    client_id = UnicodeAttribute()
+    room_id = UnicodeAttribute()
+    author_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()  # clock.sortable
+    submitted_at = UnicodeAttribute(null=True)  # questionnaires only (the by_client index)
+    body = BinaryAttribute(null=True, legacy_encoding=False)
+    idem = UnicodeAttribute(null=True)  # SHA-256 of (author, route, Idempotency-Key) when one was sent
+    by_client = ClinicalByClient()
+
+
+class RatingQueueModel(Model):
+    """A session score waiting to be folded into its provider's totals (SPEC §2 Ratings).
+
+    Deliberately nothing but the provider and the score: no client id, no booking id, no time
+    (not even a day), and a random id. Items are grouped in a few partitions (`shard`, derived
+    from the provider id) so the daily sweep reads only the queue, never a Scan."""
+    Meta = meta("rating_queue")
+    shard = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)  # "<provider id>#<random 128 bits>"
+    provider_id = UnicodeAttribute()
+    score = NumberAttribute()
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+class ListingModel(Model):
+    """One item per provider per licensed region: the index matching and the directory read
+    candidates through (`region` = a licence, `GB` or `GB-SCT`; by provider id within it, the
+    directory's order). Only active providers are listed; the items move in the transaction that
+    changes the licences."""
+    Meta = meta("listings")
+    region = UnicodeAttribute(hash_key=True)
+    provider_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
 
 
 # --- between sessions and data rights (issue 15) ------------------------------------------------
@@ -378,6 +472,7 @@ class ExportModel(Model):
 
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
-    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel,
+    LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
+    ClinicalModel, RatingQueueModel, ListingModel,
     BetweenModel, RoomWorkModel, ExportModel,
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
@@ -37,30 +37,27 @@ def page_for_member(role: str, member_id: str, limit: int, after_id: str | None)
     return items[:limit], len(items) > limit
 
 
-def create_or_reassign(client_id: str, provider_id: str, provider_kind: str, now_iso: str,
-                       plan_kind: str | None = None, new_key=None) -> tuple[RoomModel, str | None]:
-    """Create the client's room for this provider kind, or hand it to a new provider (history stays).
-    `new_key(room_id)` gives a new room's data key (KMS ciphertext). Returns the room and the
-    previous provider id when it changed."""
+def stage_new_room(uow, client_id: str, provider_id: str, provider_kind: str, now_iso: str, entry: dict, *,
+                   plan_kind: str | None = None, key_blob: bytes | None = None) -> str:
+    """The client's first room of this kind, created with its first history entry (only if absent)."""
     room_id = room_id_for(client_id, provider_kind)
-    room = RoomModel(room_id, client_id=client_id, provider_id=provider_id, provider_kind=provider_kind,
-                     created_at=now_iso, plan_kind=plan_kind, key_blob=new_key(room_id) if new_key else None)
-    try:
-        room.save(condition=RoomModel.id.does_not_exist())
-        return room, None
-    except PutError as error:
-        if not condition_failed(error):
-            raise
-    return _reassign(RoomModel.get(room_id, consistent_read=True), provider_id)
+    uow.create(RoomModel(room_id, client_id=client_id, provider_id=provider_id, provider_kind=provider_kind,
+                         created_at=now_iso, plan_kind=plan_kind, key_blob=key_blob, history=[entry]))
+    return room_id
 
 
-def _reassign(existing: RoomModel, provider_id: str) -> tuple[RoomModel, str | None]:
-    if existing.provider_id == provider_id:
-        return existing, None
-    previous = existing.provider_id
-    existing.update(actions=[RoomModel.provider_id.set(provider_id)],
-                    condition=RoomModel.provider_id == previous)
-    return existing, previous
+def stage_handover(uow, room_id: str, from_provider_id: str | None, to_provider_id: str | None, entry: dict) -> None:
+    """Hand the room (and its whole history) from one provider to another, or leave it with none
+    (`to_provider_id` None: the client waits for a new provider), only if it is still the
+    `from_provider_id`'s (None: the room has no provider now). The old provider is out the moment
+    this commits: every membership check reads `provider_id`."""
+    condition = (RoomModel.provider_id == from_provider_id) if from_provider_id \
+        else (RoomModel.id.exists() & RoomModel.provider_id.does_not_exist())
+    move = RoomModel.provider_id.set(to_provider_id) if to_provider_id else RoomModel.provider_id.remove()
+    # The new provider's first new-message alert must not wait on one the old provider never read.
+    uow.update(RoomModel(room_id), [move, RoomModel.history.set((RoomModel.history | []).append([entry])),
+                                    RoomModel.alert_provider_at.remove(), RoomModel.alert_provider_seq.remove()],
+               condition)
 
 
 def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str) -> RoomModel | None:

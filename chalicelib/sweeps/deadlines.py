@@ -12,9 +12,19 @@ def sweep(now: datetime) -> dict:
         "messaging_sessions_ended": messaging_sessions.sweep_ended(now),
         "replies_overdue": replies.sweep_overdue(now),
         **_booking_steps(now),
+        **_clinical_steps(now),
+        **_matching_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
         "emails_retried": outbox.retry_due(now, deadline=budget.deadline()),
     }
+
+
+def _clinical_steps(now: datetime) -> dict:
+    """Risk alerts nobody acknowledged, flagged messages nobody read: ops told, once each."""
+    from chalicelib.services.clinical import questionnaires, risk_messages
+
+    return {"risk_alerts_escalated": questionnaires.sweep_unacknowledged(now),
+            "flagged_messages_escalated": risk_messages.sweep_unread(now)}
 
 
 def _booking_steps(now: datetime) -> dict:
@@ -22,3 +32,12 @@ def _booking_steps(now: datetime) -> dict:
     from chalicelib.services import bookings
 
     return {"bookings_expired": bookings.expire_due(now), "bookings_closed": bookings.close_due(now)}
+
+
+def _matching_steps(now: datetime) -> dict:
+    """Continuity of care: a deactivated provider's clients re-matched (or waiting), waiting
+    clients tried again (ops told once after 48 h), unfinished handovers finished."""
+    from chalicelib.services import matching
+
+    return {"clients_rematched": matching.sweep_deactivations(now), **matching.sweep_waiting(now),
+            "handovers_followed_up": matching.sweep_followups(now)}

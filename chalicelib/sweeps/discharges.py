@@ -1,4 +1,5 @@
-"""The `discharges` sweep (SPEC §4). Its work arrives with later issues; it already runs on its schedule."""
+"""The `discharges` sweep (SPEC §4), daily: ratings folded into providers' totals, expired data
+exports deleted (discharges themselves arrive with the care pathways)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,5 +7,7 @@ from datetime import datetime
 
 def sweep(now: datetime) -> dict:
     from chalicelib.services import exports
+    from chalicelib.services.clinical import ratings
 
-    return {**exports.delete_expired(now)}  # data exports 7 days past ready: every version deleted
+    # data exports 7 days past ready: every version deleted
+    return {"ratings_folded": ratings.fold_waiting(now), **exports.delete_expired(now)}

@@ -169,7 +169,13 @@ def run() -> list[dict]:
 
     # --- live sessions (bookings and emailed links), if this build has them
     if ("/bookings", "POST") in m.routes:
-        _bookings(m, api, clock, client, provider)
+        held = _bookings(m, api, clock, client, provider)
+        if ("/bookings/{booking_id}/record", "PUT") in m.routes:
+            _clinical(m, api, clock, client, provider, room_id, held)
+
+    # --- matching and continuity of care, if this build has it
+    if ("/clients/me/intake", "PUT") in m.routes:
+        _matching(m, world, provider)
 
     out = list(m.results)
     missing = sorted(set(m.routes) - m.measured)
@@ -261,3 +267,45 @@ def _bookings(m: Measure, api: Api, clock, client, provider) -> None:
     clock.at = today_13 + timedelta(minutes=15)
     m("POST", "/bookings/{booking_id}/no-show", f"/bookings/{missed['id']}/no-show", provider,
       label="provider: the client did not come")
+    return held["id"]
+
+
+def _clinical(m: Measure, api: Api, clock, client, provider, room_id: str, held_id: str) -> None:
+    """The clinical record on the sessions `_bookings` left: `held_id` is completed (ended 17:45Z)."""
+    base = MONDAY_10_NEW_YORK
+    upcoming = api.ok("POST", "/bookings", provider,
+                      {"client_id": client.id, "modality": "video", "starts_at": z(base + timedelta(hours=5))})
+    phq9, gad7 = [1, 1, 2, 1, 1, 0, 1, 1, 1], [1, 1, 1, 2, 0, 1, 1]  # item 9 above 0: the risk path
+    m("PUT", "/bookings/{booking_id}/questionnaire", f"/bookings/{upcoming['id']}/questionnaire", client,
+      {"phq9": phq9, "gad7": gad7}, label="with risk: alert and deadline in the same transaction")
+    m("GET", "/bookings/{booking_id}/questionnaire", f"/bookings/{upcoming['id']}/questionnaire", provider)
+    m("POST", "/bookings/{booking_id}/risk-acknowledgement", f"/bookings/{upcoming['id']}/risk-acknowledgement",
+      provider)
+    m("GET", "/clients/me/measures", "/clients/me/measures", client)
+    m("GET", "/clients/{client_id}/measures", f"/clients/{client.id}/measures", provider)
+    m("POST", "/rooms/{room_id}/messages", f"/rooms/{room_id}/messages", client,
+      {"kind": "text", "text": "I want to kill myself"}, label="text, risk language: flagged, alerts, crisis notice")
+    record = f"/bookings/{held_id}/record"
+    m("PUT", "/bookings/{booking_id}/record", record, provider, {"text": "A factual record."})
+    m("POST", "/bookings/{booking_id}/record/amendments", f"{record}/amendments", provider, {"text": "An amendment."})
+    m("GET", "/bookings/{booking_id}/record", record, provider, label="provider")
+    m("POST", "/bookings/{booking_id}/rating", f"/bookings/{held_id}/rating", client, {"score": 5})
+    clock.at = base + timedelta(hours=2, minutes=45) + timedelta(hours=72)
+    m("POST", "/bookings/{booking_id}/record/notes", f"{record}/notes", client, {"text": "A member note."})
+    m("GET", "/clients/me/access-log", "/clients/me/access-log", client)
+
+
+def _matching(m: Measure, world: World, provider) -> None:
+    ops = world.ops
+    m("GET", "/ops/clients", "/ops/clients?email=" + provider.email.replace("@", "%40"), ops)
+    m("GET", "/ops/providers", "/ops/providers?active=true", ops)
+    m("PATCH", "/ops/providers/{provider_id}", f"/ops/providers/{provider.id}", ops, {"accepting": True})
+    newcomer = world.client()
+    m("PUT", "/clients/me/intake", "/clients/me/intake", newcomer,
+      {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", "focus_areas": ["anxiety"]},
+      label="matched: a new room")
+    world.provider()
+    m("POST", "/clients/me/provider-change", "/clients/me/provider-change", newcomer, {"provider_kind": "therapist"},
+      label="matched: the room handed over")
+    leaving = world.provider()
+    m("POST", "/ops/providers/{provider_id}/deactivate", f"/ops/providers/{leaving.id}/deactivate", ops)

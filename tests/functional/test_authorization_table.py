@@ -34,6 +34,7 @@ TABLE = {
     ("GET", "/health"): (None, everyone(200)),
     ("GET", "/openapi.json"): (None, everyone(200)),
     ("GET", "/crisis-resources"): (None, everyone(200)),
+    ("POST", "/sign-out"): (None, signed_in(204)),
     ("POST", "/clients/me"): (
         {"name": "A", "date_of_birth": "1990-01-01", "timezone": "UTC", "region": "GB", "languages": ["en"]},
         only({CLIENT: 200, OTHER_CLIENT: 200})),
@@ -87,6 +88,32 @@ EXTRA.update({
     ("GET", "/providers/{provider_id}/slots"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
     ("GET", "/links/{token}"): (None, everyone(404)),
     ("POST", "/links/{token}"): (None, everyone(400)),
+})
+
+# The clinical record: each acting row gets a fresh session of the pair in the state it needs.
+from tests.functional.clinical_world import body as _answers, session_body  # noqa: E402
+
+_RISKY = _answers(item9=1)
+EXTRA.update({
+    ("PUT", "/bookings/{booking_id}/questionnaire"): (session_body(_answers()),
+                                                      only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("GET", "/bookings/{booking_id}/questionnaire"): (session_body(questionnaire=_answers()), MEMBERS_ONLY),
+    ("POST", "/bookings/{booking_id}/risk-acknowledgement"): (session_body(questionnaire=_RISKY),
+                                                              only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("GET", "/clients/me/measures"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/clients/{client_id}/measures"): (None, only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/rating"): (session_body({"score": 4}, completed_=True),
+                                               only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("PUT", "/bookings/{booking_id}/record"): (session_body({"text": "Record."}, completed_=True),
+                                              only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/record/amendments"): (
+        session_body({"text": "Amendment."}, completed_=True, record=True), only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("POST", "/bookings/{booking_id}/record/notes"): (
+        session_body({"text": "Note."}, completed_=True, record=True, visible=True),
+        only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("GET", "/bookings/{booking_id}/record"): (session_body(completed_=True, record=True, visible=True),
+                                              MEMBERS_ONLY),
+    ("GET", "/clients/me/access-log"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
 })
 
 
@@ -188,3 +215,18 @@ def test_authorization(api, ctx, method, path):
         if reply.status != expected[who]:
             failures.append(f"{who}: {reply.status} (expected {expected[who]}) {reply.json}")
     assert not failures, "\n".join(failures)
+
+
+# Matching and continuity of care. The table's client and the other client each have a therapist,
+# and two providers exist: a change of provider hands each room to the other provider (200).
+EXTRA.update({
+    ("PUT", "/clients/me/intake"): (
+        {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", "focus_areas": []},
+        only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("POST", "/clients/me/provider-change"): ({"provider_kind": "therapist"}, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/ops/providers"): (None, only({OPS: 200})),
+    ("PATCH", "/ops/providers/{provider_id}"): ({"accepting": True}, only({OPS: 200})),
+    ("POST", "/ops/providers/{provider_id}/deactivate"): (None, only({OPS: 200})),
+    # no `?email=`: 400 proves ops got past every access check
+    ("GET", "/ops/clients"): (None, only({OPS: 400})),
+})

@@ -14,5 +14,8 @@ class Verbs:
     def put(self, path, user=None, body=None, **kw):
         return self.call("PUT", path, user, body, **kw)
 
+    def patch(self, path, user=None, body=None, **kw):
+        return self.call("PATCH", path, user, body, **kw)
+
     def delete(self, path, user=None, **kw):
         return self.call("DELETE", path, user, **kw)

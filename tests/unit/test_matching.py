@@ -8,7 +8,7 @@ import pytest
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.matching import (
     FILTERS, REASONS, Candidate, Match, Needs, check_assignment, check_request_provider, covers, failed_filters,
-    match, near_time_zone, primary_subtag, score, shares_language, utc_offset,
+    licences_covering, match, near_time_zone, primary_subtag, score, shares_language, utc_offset,
 )
 
 UTC = timezone.utc
@@ -49,6 +49,13 @@ def test_the_reason_codes_are_stable():
 ])
 def test_a_licence_covers_its_region_or_every_region_of_its_bare_country(licence, region, covered):
     assert covers(licence, region) is covered
+
+
+@pytest.mark.parametrize("region", ["GB", "GB-SCT", "US-NY", "us-ny", "IS", "ES-CT"])
+def test_the_index_keys_of_a_region_are_exactly_the_licences_that_cover_it(region):
+    licences = ["GB", "GB-SCT", "GB-WLS", "US", "US-NY", "US-NJ", "IS", "ES", "ES-CT", "ES-AN", "GI"]
+    assert {lic for lic in licences if covers(lic, region)} == set(licences_covering(region))
+    assert licences_covering("") == ()
 
 
 @pytest.mark.parametrize("theirs, ours, shared", [

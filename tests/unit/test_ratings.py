@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ratings import (
-    Totals, average, check_can_rate, display, fold, rating_window, should_fold, validate_score,
+    Totals, average, check_can_rate, display, fold, fold_batches, rating_window, should_fold, validate_score,
 )
 
 UTC = timezone.utc
@@ -108,3 +108,20 @@ def test_the_rating_shows_from_five_folded_ratings(count, shown):
 def test_the_average_has_one_decimal_rounded_half_up(total, count, mean):
     assert average(total, count) == mean
     assert display(Totals(total, count)) == {"average": mean, "count": count}
+
+
+# --- folding in batches ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("count,expected", [
+    (0, []), (2, []), (3, [3]), (99, [99]), (100, [97, 3]), (101, [98, 3]), (102, [99, 3]), (198, [99, 99]),
+    (200, [99, 98, 3]),
+])
+def test_folds_never_take_fewer_than_three_scores(count, expected):
+    batches = fold_batches(count, 99, 3)
+    assert batches == expected
+    assert sum(batches) == (count if count >= 3 else 0) and all(3 <= b <= 99 for b in batches)
+
+
+def test_a_fold_too_small_for_the_threshold_is_a_programming_error():
+    with pytest.raises(ValueError):
+        fold_batches(10, 2, 3)

@@ -16,6 +16,7 @@ from chalicelib.clock import iso
 from chalicelib.domain import booking_plans as plans
 from chalicelib.domain import bookings as rules
 from chalicelib.domain import credits as policy
+from chalicelib.domain import questionnaires
 from chalicelib.errors import HavenError, NotFound, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.observability import metrics
@@ -275,10 +276,22 @@ def join(caller: Caller, booking_id: str, now: datetime) -> dict:
     b = member_booking(caller, booking_id)
     role = "client" if caller.id == b.client_id else "provider"
     change = plans.plan_join(b, role, now, wiring.settings().join_opens_minutes)
+    if role == "client":  # SPEC §2: referral clients answer the questionnaire before joining
+        questionnaires.check_questionnaire_before_join(_plan_kind(b), b.questionnaire_submitted)
     commit(change, now, lambda: refused_transition(b.id, now, "joined"))
     url = wiring.get("video").join_url(booking_id=b.id, room_id=b.room_id, modality=b.modality,
                                        participant_id=caller.id, role=role)
     return {"join_url": url}
+
+
+def _plan_kind(b: plans.Booking) -> str | None:
+    """The kind of plan that governs the session: the booking's, or else the client's plan now."""
+    if b.plan_kind == questionnaires.REFERRAL or b.questionnaire_submitted:
+        return b.plan_kind
+    from chalicelib.store import users as user_store
+
+    client = user_store.get(b.client_id)
+    return ((client.plan if client is not None else None) or {}).get("kind") or b.plan_kind
 
 
 def complete(caller: Caller, booking_id: str, now: datetime) -> dict:

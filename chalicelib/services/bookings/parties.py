@@ -45,6 +45,9 @@ def load(caller: Caller, client_id: str, provider_id: str) -> Parties:
         if caller.is_provider:
             raise NotFound("client")
         raise HavenError("You can book only with a provider you share a room with.", "not_your_provider")
+    if not provider.active:  # deactivated: unbookable at once, until the sweep hands the room over
+        raise HavenError("This provider is no longer available for sessions.", "invalid_state",
+                         details={"state": "inactive"})
     return Parties(client, provider, room)
 
 

@@ -43,8 +43,18 @@ def member_booking(caller: Caller, booking_id: str) -> plans.Booking:
     return b
 
 
+def viewer_fields(b: plans.Booking, caller: Caller) -> dict:
+    """Fields only one side sees (SPEC §3): `risk_flag` the booking's provider, `rated` its client."""
+    if caller.id == b.provider_id:
+        return {"risk_flag": b.risk_flag}
+    if caller.id == b.client_id:
+        return {"rated": b.rated}
+    return {}
+
+
 def get_booking(caller: Caller, booking_id: str, now: datetime) -> dict:
-    return render(member_booking(caller, booking_id), now)
+    b = member_booking(caller, booking_id)
+    return {**render(b, now), **viewer_fields(b, caller)}
 
 
 def list_bookings(caller: Caller, query: dict, now: datetime) -> dict:
@@ -76,7 +86,7 @@ def list_bookings(caller: Caller, query: dict, now: datetime) -> dict:
         items.append(b)
         positions.append([model.starts_at, model.id])
     next_cursor = cursors.encode(scope, positions[-1]) if more and items else None
-    return {"items": [render(b, now) for b in items], "next": next_cursor}
+    return {"items": [{**render(b, now), **viewer_fields(b, caller)} for b in items], "next": next_cursor}
 
 
 def next_session(room: RoomModel, now: datetime) -> dict | None:
@@ -103,6 +113,8 @@ def free_slots(caller: Caller, provider_id: str, query: dict, now: datetime) -> 
     provider = user_store.get(provider_id)
     if provider is None or provider.role != "provider":
         raise NotFound("provider")
+    if not provider.active:  # deactivated: nothing is bookable
+        return {"items": []}
     availability = provider.availability or {}
     tz = availability.get("timezone") or provider.timezone or "UTC"
     earliest = max(start, now + timedelta(hours=s.client_booking_min_hours))
