@@ -188,8 +188,9 @@ def test_the_reminder_goes_at_nine_client_time_the_day_before_once_by_email_and_
     ("Europe/London", "2027-03-29", datetime(2027, 3, 28, 8, 0, tzinfo=UTC)),
 ])
 def test_the_reminder_fires_exactly_once_at_nine_local_across_dst(api, world, run_sweep, tz, due, moment):
-    client = world.client(timezone=tz, region="GB" if tz.startswith("Europe") else "US-NY")
-    provider = world.provider()
+    region = "GB" if tz.startswith("Europe") else "US-NY"
+    client = world.client(timezone=tz, region=region)
+    provider = world.provider(licensed_regions=[region])  # assignments check the licence
     room_id = world.room(client, provider)
     homework = _homework(api, provider, room_id, due=due)
     assert homework["reminder_at"] == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
