@@ -25,6 +25,10 @@ for blueprint in (bookings_bp, links_bp):
 from chalicelib.api.clinical import bp as clinical_bp  # noqa: E402
 
 app.register_blueprint(clinical_bp)
+# Care pathways: referral programs and session requests.
+from chalicelib.api.pathways import bp as pathways_bp  # noqa: E402
+
+app.register_blueprint(pathways_bp)
 # Between sessions (journal, moods, goals, homework, talkcasts) and data exports.
 from chalicelib.api.between import bp as between_bp  # noqa: E402
 

@@ -7,6 +7,10 @@ other in a circle (a test checks the whole import graph of `chalicelib`).
 
     message_posted(room, caller, message, now, other)   risk language in client messages,
                                                         replies (the reply promise), alerts
+    booking_changed(change, now)                         a referral client's discharge timer
+    provider_changed(client_id, old_provider_id, now)    open session requests end (provider_unavailable)
+    provider_deactivated(provider_id, now)               the same, for all of the provider's requests
+    held_time_wanted(holder_ids, now, freed)             lapsed requests give back the time they held
 """
 from __future__ import annotations
 
@@ -33,7 +37,18 @@ def start() -> None:
     wiring.subscribe("message_posted", risk_messages.on_member_message)
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
+    _care_pathways()
     _started = True
+
+
+def _care_pathways() -> None:
+    from chalicelib.services.pathways import notices, programs, requests
+
+    notices.register_templates()
+    wiring.subscribe("booking_changed", programs.on_booking_changed)
+    wiring.subscribe("provider_changed", requests.on_provider_changed)
+    wiring.subscribe("provider_deactivated", requests.on_provider_deactivated)
+    wiring.subscribe("held_time_wanted", requests.on_held_time_wanted)
 
 
 def _send_email(to: str, template: str, params: dict, attachments, now) -> None:

@@ -27,7 +27,7 @@ def _list(name: str, default: str = "") -> tuple[str, ...]:
 TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
     "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
-    "clinical", "rating_queue", "listings",
+    "clinical", "rating_queue", "listings", "referrals", "session_requests",
     # between sessions and data rights (issue 15)
     "between", "room_work", "exports",
 )
@@ -109,6 +109,25 @@ class Settings:
     match_retry_minutes: int = 5  # a waiting client is tried again on each deadlines run
     waiting_ops_notice_hours: int = 48
     handover_followup_minutes: int = 2  # the sweep finishes a handover whose request died
+    # Care pathways (SPEC §2): referral programs, session requests, discharges
+    referral_redeem_days: int = 30
+    referral_min_sessions: int = 1
+    referral_max_sessions: int = 20
+    referral_provider_kind: str = "therapist"
+    program_months: int = 6
+    request_preferred_count: int = 3
+    request_min_notice_hours: int = 24
+    request_max_days: int = 60
+    request_respond_hours: int = 48
+    request_max_proposals: int = 3
+    proposal_min_notice_hours: int = 12
+    proposal_accept_hours: int = 48
+    proposal_accept_before_start_hours: int = 1
+    request_provider_nudge_hours: int = 24
+    request_client_nudge_hours: int = 12
+    discharge_first_booking_days: int = 30
+    discharge_follow_up_days: int = 28
+    discharge_notice_days: int = 7
     # Between sessions and data rights (SPEC §2; rules in domain/between_sessions.py)
     mood_default_days: int = 28  # GET .../moods without `from`: the 28 local days up to today
     talkcast_output_format: str = "mp3"  # Polly's mp3 is audio/mpeg, an allowed audio type

@@ -134,26 +134,27 @@ def _cipher():
                          max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
 
 
-@provides("client_cipher")
-def _client_cipher():
-    """What a client keeps to themselves between sessions (journal, mood notes) is sealed with
-    their own data key, not a room's: it belongs to no room and survives a change of provider."""
-    return _user_cipher("client-data")
-
-
-@provides("idempotency_cipher")
-def _idempotency_cipher():
-    """Answers kept for Idempotency-Key retries hold what the caller wrote: sealed with the
-    caller's own data key (SPEC §2: idempotency records are encrypted too)."""
-    return _user_cipher("idempotency-record")
-
-
-def _user_cipher(purpose: str):
-    from chalicelib.adapters.crypto import MessageCipher
+@provides("note_cipher")
+def _note_cipher():
+    from chalicelib.adapters.crypto import NoteCipher
+    from chalicelib.store import session_requests
 
     s = settings()
-    return MessageCipher(lambda: boto_client("kms"), s.kms_key_id, get("user_keys"), max_age=s.data_key_cache_seconds,
-                         capacity=s.data_key_cache_rooms, scope="user", purpose=purpose)
+    return NoteCipher(lambda: boto_client("kms"), s.kms_key_id, session_requests.RequestKeys(),
+                      max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
+
+
+@provides("user_cipher")
+def _user_cipher():
+    """What a user keeps to themselves is sealed with their own data key, not a room's: a
+    client's journal entries and mood notes (they belong to no room and outlive a change of
+    provider), and anyone's answers kept for Idempotency-Key retries (SPEC §2: idempotency
+    records are encrypted too). Callers name each body's purpose."""
+    from chalicelib.adapters.crypto import UserCipher
+
+    s = settings()
+    return UserCipher(lambda: boto_client("kms"), s.kms_key_id, get("user_keys"), max_age=s.data_key_cache_seconds,
+                      capacity=s.data_key_cache_rooms)
 
 
 @provides("user_keys")

@@ -300,8 +300,10 @@ KEY_ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 ]
 ROOM_KEY_CONTEXT = {"purpose": "room-key", "keys": ["purpose", "room_id"]}  # chalicelib/adapters/crypto.py
-# A user's own data key (a client's journal and mood notes; anyone's idempotency records): wiring.
+# A user's own data key (a client's journal and mood notes; anyone's idempotency records): UserCipher.
 USER_KEY_CONTEXT = {"purpose": "user-key", "keys": ["purpose", "user_id"]}
+# A session request's data key (its note and decline reason): NoteCipher.
+REQUEST_KEY_CONTEXT = {"purpose": "request-key", "keys": ["purpose", "request_id"]}
 
 
 def _key_admin_statement() -> dict:
@@ -337,6 +339,14 @@ def key_policy() -> dict:
              "StringEquals": {"kms:EncryptionContext:purpose": USER_KEY_CONTEXT["purpose"]},
              "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": USER_KEY_CONTEXT["keys"]},
              "Null": {"kms:EncryptionContext:user_id": "false"},
+         }},
+        {"Sid": "FunctionsRequestKeys", "Effect": "Allow", "Principal": {"AWS": role},
+         # Free text of session requests: a data key per request, made and opened with its context.
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+         "Condition": {
+             "StringEquals": {"kms:EncryptionContext:purpose": REQUEST_KEY_CONTEXT["purpose"]},
+             "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": REQUEST_KEY_CONTEXT["keys"]},
+             "Null": {"kms:EncryptionContext:request_id": "false"},
          }},
         {"Sid": "FunctionsMediaThroughS3", "Effect": "Allow", "Principal": {"AWS": role},
          "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",

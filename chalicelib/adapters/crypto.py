@@ -25,20 +25,14 @@ PROVIDER_ID = "haven-room-key"
 
 
 class MessageCipher:
-    def __init__(self, kms, key_arn: str, room_keys, *, max_age: float = 300.0, capacity: int = 1000,
-                 clock=time.monotonic, scope: str = "room", purpose: str = "message"):
-        """`kms`: a boto3 KMS client (or a callable returning one); `room_keys`: the store of
-        room key ciphertexts (`get(room_id)`, `put_if_absent(room_id, blob) -> blob`).
+    # What the encryption contexts say: the purpose of a scope's data key, the purpose of a sealed
+    # body, and the name of the id both are bound to (a room's, for messages).
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "room-key", "message", "room_id"
 
-        `scope` and `purpose` name the encryption contexts: the key is made under
-        `{"purpose": "<scope>-key", "<scope>_id": id}` and each body sealed under
-        `{"purpose": purpose, "<scope>_id": id}` (`purpose` may be given per call). The defaults
-        are the rooms' (messages); what a user keeps to themselves (a client's journal and mood
-        notes, anyone's idempotency records) uses ciphers of scope `user`, whose keys are the
-        users' own (wiring `client_cipher`, `idempotency_cipher`)."""
-        self.scope = scope
-        self.purpose = purpose
-        self._id_name = f"{scope}_id"
+    def __init__(self, kms, key_arn: str, room_keys, *, max_age: float = 300.0, capacity: int = 1000,
+                 clock=time.monotonic):
+        """`kms`: a boto3 KMS client (or a callable returning one); `room_keys`: the store of
+        room key ciphertexts (`get(room_id)`, `put_if_absent(room_id, blob) -> blob`)."""
         self._kms = kms
         self.key_arn = key_arn
         self.room_keys = room_keys
@@ -65,15 +59,14 @@ class MessageCipher:
     # --- room keys ------------------------------------------------------------------------
 
     def _context(self, room_id: str) -> dict:
-        return {"purpose": f"{self.scope}-key", self._id_name: room_id}
+        return {"purpose": self.KEY_PURPOSE, self.SCOPE: room_id}
 
     def _master_key(self, room_id: str, plaintext_key: bytes):
         from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
         from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
         from aws_encryption_sdk.key_providers.raw import RawMasterKey
 
-        provider_id = PROVIDER_ID if self.scope == "room" else f"haven-{self.scope}-key"
-        return RawMasterKey(provider_id=provider_id, key_id=room_id.encode(), wrapping_key=WrappingKey(
+        return RawMasterKey(provider_id=PROVIDER_ID, key_id=room_id.encode(), wrapping_key=WrappingKey(
             wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
             wrapping_key=plaintext_key, wrapping_key_type=EncryptionKeyType.SYMMETRIC))
 
@@ -128,7 +121,7 @@ class MessageCipher:
         master_key = self._room_master_key(room_id, key_blob)
         ciphertext, _header = self._client().encrypt(
             source=plaintext.encode("utf-8"), key_provider=master_key,
-            encryption_context={**(context or {}), "purpose": purpose or self.purpose, self._id_name: room_id},
+            encryption_context={**(context or {}), "purpose": purpose or self.BODY_PURPOSE, self.SCOPE: room_id},
             algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY)
         return ciphertext
 
@@ -138,9 +131,25 @@ class MessageCipher:
         have been sealed for exactly those."""
         master_key = self._room_master_key(room_id, key_blob)
         plaintext, header = self._client().decrypt(source=ciphertext, key_provider=master_key)
-        # The SDK proves integrity; this proves the body belongs to this room (and use).
+        # The SDK proves integrity; this proves the body belongs to this scope (and use).
         sealed = header.encryption_context
-        expected = {**(context or {}), self._id_name: room_id, **({"purpose": purpose} if purpose else {})}
+        expected = {**(context or {}), self.SCOPE: room_id, **({"purpose": purpose} if purpose else {})}
         if any(sealed.get(key) != value for key, value in expected.items()):
             raise HavenError("A message could not be read.", "internal_error")
         return plaintext.decode("utf-8")
+
+
+class NoteCipher(MessageCipher):
+    """Free text of session requests (the client's note, the provider's decline reason): the same
+    envelope scheme with one data key per request, bound to the request id. A request may be made
+    to a provider the client shares no room with, so no room key can serve."""
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "request-key", "request-text", "request_id"
+
+
+class UserCipher(MessageCipher):
+    """What a user keeps to themselves (a client's journal entries and mood notes; anyone's answers
+    kept for Idempotency-Key retries): the same envelope scheme with one data key per user, bound to
+    the user id. They belong to no room, so no room key can serve (and a change of provider must
+    change nothing about who can read them). Callers name the body's purpose (`journal`,
+    `mood-note`, `idempotency-record`), so one kind cannot be passed off as another."""
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "user-key", "user-data", "user_id"

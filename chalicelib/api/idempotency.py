@@ -41,12 +41,15 @@ def run_once(caller, key: str, operation: str, path_args: dict, body, call, stat
                     headers={"Content-Type": "application/json"})
 
 
+PURPOSE = "idempotency-record"
+
+
 def _seal(owner_id: str, body: str) -> str:
     """SPEC §2: what a caller wrote is encrypted wherever Haven keeps it, idempotency records
     included: the answer kept for retries is sealed with the caller's own data key."""
     import base64
 
-    return base64.b64encode(wiring.get("idempotency_cipher").encrypt(owner_id, body)).decode()
+    return base64.b64encode(wiring.get("user_cipher").encrypt(owner_id, body, purpose=PURPOSE)).decode()
 
 
 def _unseal(owner_id: str, stored: dict) -> str:
@@ -54,7 +57,7 @@ def _unseal(owner_id: str, stored: dict) -> str:
 
     if "sealed" not in stored:  # an answer kept before answers were sealed
         return stored["body"]
-    return wiring.get("idempotency_cipher").decrypt(owner_id, base64.b64decode(stored["sealed"]))
+    return wiring.get("user_cipher").decrypt(owner_id, base64.b64decode(stored["sealed"]), purpose=PURPOSE)
 
 
 # Built on the first keyed request, once per container: the idempotency utility stays out of the

@@ -60,6 +60,8 @@ ClientProfile = Model(
     timezone=TIMEZONE,
     region=REGION,
     languages=LANGUAGES,
+    referral_code=Field("string", required=False, min_len=1, max_len=64,
+                        description="a referral code from the prescription email; a bad code refuses the registration"),
 )
 
 Plan = Model(
@@ -244,6 +246,64 @@ RecordText = Model(
 
 AccessLogQuery = page_query()
 AccessLogQuery.name = "AccessLogQuery"
+
+
+# --- care pathways ---------------------------------------------------------------------------------
+
+EMAIL = Field("string", min_len=3, max_len=254, pattern=r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MODALITY = Field("string", enum=("video", "audio", "chat"))
+
+NewReferral = Model(
+    "NewReferral",
+    email=EMAIL,
+    sessions=Field("integer", min=_s.referral_min_sessions, max=_s.referral_max_sessions,
+                   description="live sessions in the program"),
+    modalities=Field("array", min_len=1, max_len=3, items=MODALITY),
+    referrer=Field("string", required=False, nullable=True, min_len=1, max_len=200,
+                   description="the referrer's name, shown in the email"),
+)
+
+RedeemReferral = Model("RedeemReferral", code=Field("string", min_len=1, max_len=64,
+                                                    description="case, spaces and hyphens are ignored"))
+
+_PREFERRED = Model(
+    "PreferredTime",
+    date=Field("date", description="a date in the client's time zone"),
+    part=Field("string", enum=("morning", "afternoon", "evening"),
+               description="morning 08:00–12:00, afternoon 12:00–17:00, evening 17:00–21:00 (client's zone)"),
+)
+
+NewSessionRequest = Model(
+    "NewSessionRequest",
+    provider_id=Field("string", min_len=1, max_len=128),
+    modality=MODALITY,
+    preferred=Field("array", min_len=_s.request_preferred_count, max_len=_s.request_preferred_count,
+                    items=Field("object", model=_PREFERRED), description="exactly 3 distinct times"),
+    note=Field("string", required=False, nullable=True, min_len=1, max_len=2000,
+               description="for the provider; encrypted at rest"),
+)
+
+Proposals = Model(
+    "Proposals",
+    starts_at=Field("array", min_len=1, max_len=_s.request_max_proposals, items=Field("datetime"),
+                    description="1–3 start times on your :00/:30 grid, inside the client's preferred times"),
+)
+
+DeclineRequest = Model("DeclineRequest", reason=Field("string", required=False, nullable=True, max_len=2000,
+                                                      description="shown to the client in the app; encrypted at rest"))
+
+AcceptProposal = Model(
+    "AcceptProposal",
+    starts_at=Field("datetime", description="one of the proposed times"),
+    purchase=Field("boolean", required=False, default=False,
+                   description="buy a credit when none is left (not on referral plans)"),
+)
+
+SessionRequestsQuery = page_query(status=Field("string", required=False, enum=(
+    "requested", "proposed", "accepted", "declined", "expired", "lapsed", "withdrawn")))
+SessionRequestsQuery.name = "SessionRequestsQuery"
+
+
 # --- between sessions and data rights (issue 15) -------------------------------------------------
 
 def _local_date(value: str):

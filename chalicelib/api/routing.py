@@ -110,6 +110,8 @@ def _check_text(text: str) -> None:
 
 
 JSON_ONLY = ("application/json",)
+ANY_BODY = ("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+            "text/html", "application/xml", "application/octet-stream")
 
 
 def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=None, status: int = 200,
@@ -127,8 +129,10 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
                                            idempotent or own_idempotency, produces, path_params=params,
                                            body_required=body_required)
 
-        @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(),
-                  content_types=list(content_types))
+        # A GET carries no body: whatever content type a browser or scanner names is not refused.
+        accepted = list(content_types) if method != "GET" else list(dict.fromkeys([*content_types, *ANY_BODY]))
+
+        @bp.route(path, methods=[method], cors=cors if cors is not None else _cors(), content_types=accepted)
         @functools.wraps(view)
         def handler(**path_args):
             request = bp.current_request

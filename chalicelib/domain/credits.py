@@ -41,6 +41,9 @@ class Plan:
     messaging_credits: int = 0
     session_price_cents: int = 0
     period_anchor: date | None = None
+    # A referral program's id: each program counts its sessions apart (SPEC: usage of any earlier
+    # plan does not carry over), in bucket "live#referral:<id>".
+    program: str | None = None
 
     def __post_init__(self):
         if self.kind not in PLAN_KINDS:
@@ -64,6 +67,7 @@ class Plan:
             messaging_credits=int(data.get("messaging_credits") or 0),
             session_price_cents=int(data.get("session_price_cents") or 0),
             period_anchor=anchor,
+            program=data.get("referral_id") if data["kind"] == REFERRAL else None,
         )
 
 
@@ -82,7 +86,7 @@ def credit_bucket(plan: Plan | Mapping, client_tz: str, starts_at: datetime, now
     """
     plan = _plan(plan)
     if plan.kind in COUNTED_KINDS:
-        return LIVE_ALL
+        return program_bucket(plan)
     starts_at, now = to_utc(starts_at), to_utc(now)
     period = period_containing(plan.period_anchor, client_tz, starts_at)
     if period is None:
@@ -98,6 +102,14 @@ def credit_bucket(plan: Plan | Mapping, client_tz: str, starts_at: datetime, now
             latest=iso_z(horizon),
         )
     return f"live#{period.label}"
+
+
+def program_bucket(plan: Plan | Mapping) -> str:
+    """The live counter of a counted plan: "live#all", or a referral program's own counter."""
+    plan = _plan(plan)
+    if plan.kind == REFERRAL and plan.program:
+        return f"live#referral:{plan.program}"
+    return LIVE_ALL
 
 
 def messaging_bucket(plan: Plan | Mapping) -> str | None:
@@ -124,7 +136,7 @@ def current_live_bucket(plan: Plan | Mapping, client_tz: str, now: datetime) -> 
     """
     plan = _plan(plan)
     if plan.kind in COUNTED_KINDS:
-        return LIVE_ALL
+        return program_bucket(plan)
     index = period_index(plan.period_anchor, client_tz, now)
     return f"live#{nth_period(plan.period_anchor, client_tz, index or 0).label}"
 

@@ -35,7 +35,12 @@ def register(caller: Caller, body: dict, now: datetime) -> dict:
     user.region = body["region"]
     user.languages = body["languages"]
     user.updated_at = iso(now)
-    user.save()  # the version attribute refuses a concurrent overwrite
+    if body.get("referral_code") is not None:  # checked first: a bad code refuses the whole registration
+        from chalicelib.services.pathways import referrals
+
+        referrals.register_with_code(user, body["referral_code"], now)
+    else:
+        user.save()  # the version attribute refuses a concurrent overwrite
     return me(caller, now, user=user)
 
 
@@ -44,6 +49,12 @@ def me(caller: Caller, now: datetime, user: UserModel | None = None) -> dict:
     if user is None or user.role != "client":
         raise NotFound("client profile (register with POST /clients/me first)")
     rooms = room_store.for_client(user.id)
+    from chalicelib.services.pathways import programs
+
+    status, discharge = programs.status(user, now)  # by the clock (SPEC §2 Discharges)
+    credits = credit_service.credits_now(user, now)
+    if discharge is not None:
+        credits = {"live": 0, "messaging": 0}  # remaining credits lapse at discharge
     return {
         "id": user.id,
         "email": user.email,
@@ -53,7 +64,8 @@ def me(caller: Caller, now: datetime, user: UserModel | None = None) -> dict:
         "region": user.region,
         "languages": list(user.languages or []),
         "plan": user.plan,
-        "credits": credit_service.credits_now(user, now),
-        "status": user.status or "active",
+        "credits": credits,
+        "status": status,
+        "discharge": discharge,
         "rooms": [room_summary(room) for room in rooms],
     }

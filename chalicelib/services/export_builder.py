@@ -229,26 +229,23 @@ def _render_messages(room, messages: list, media: list):
 
 
 def _journal(ctx: ExportContext) -> None:
-    from chalicelib.services.journal import render
+    from chalicelib.services.journal import render, unseal
     from chalicelib.store import between
 
-    cipher = wiring.get("client_cipher")
-    ctx.items("journal.json", (render(e, cipher.decrypt(ctx.client_id, e.body))
-                               for e in between.all_journal(ctx.client_id)),
+    ctx.items("journal.json", (render(e, unseal(ctx.client_id, e)) for e in between.all_journal(ctx.client_id)),
               "Your journal entries, oldest first, decrypted; `shared` ones your provider could read")
 
 
 def _moods(ctx: ExportContext) -> None:
     from chalicelib.domain.between_sessions import weekly
-    from chalicelib.services.moods import render
+    from chalicelib.services.moods import note, render
     from chalicelib.store import between
 
     tz = (ctx.client.timezone if ctx.client else None) or "UTC"
-    cipher = wiring.get("client_cipher")
     moods = list(between.all_moods(ctx.client_id))
     ctx.json("moods.json", {
         "timezone": tz,
-        "items": [render(m, cipher.decrypt(ctx.client_id, m.body) if m.body is not None else None, tz) for m in moods],
+        "items": [render(m, note(ctx.client_id, m), tz) for m in moods],
         "weekly": weekly(moods, tz),
     }, "Your mood check-ins, oldest first, notes decrypted, with weekly means by local Monday")
 

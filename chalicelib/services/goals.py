@@ -28,12 +28,15 @@ def client_today(room: RoomModel, now: datetime):
     return local_date(now, zone((client.timezone if client else None) or "UTC")), client
 
 
-def seal(room: RoomModel, words: dict) -> bytes:
-    return wiring.get("cipher").encrypt(room.id, json.dumps(words, ensure_ascii=False), room.key_blob)
+def seal(room: RoomModel, words: dict, kind: str) -> bytes:
+    """A goal's or homework's words, sealed with the room's key for that use (`goal`, `homework`)."""
+    return wiring.get("cipher").encrypt(room.id, json.dumps(words, ensure_ascii=False), room.key_blob, purpose=kind)
 
 
 def unseal(room: RoomModel, item: RoomWorkModel) -> dict:
-    return json.loads(wiring.get("cipher").decrypt(room.id, item.body, room.key_blob)) if item.body else {}
+    if not item.body:
+        return {}
+    return json.loads(wiring.get("cipher").decrypt(room.id, item.body, room.key_blob, purpose=item.kind))
 
 
 def render(room: RoomModel, item: RoomWorkModel, words: dict | None = None) -> dict:
@@ -53,7 +56,7 @@ def create(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
                          created_by=caller.id, created_at=iso(now), status=draft.status,
                          due=draft.due.isoformat() if draft.due else None)
     words = {"title": draft.title}
-    goal.body = seal(room, words)
+    goal.body = seal(room, words, "goal")
     goal.save(condition=RoomWorkModel.id.does_not_exist())
     logger.info("goal set", extra={"room_id": room_id, "goal_id": goal.id})
     return render(room, goal, words)
@@ -100,7 +103,7 @@ def change(caller: Caller, room_id: str, goal_id: str, body: dict, now: datetime
             actions.append(RoomWorkModel.due.set(draft.due.isoformat()))
     if "title" in body:
         words = {**words, "title": rules.goal_draft(body["title"]).title}
-        actions.append(RoomWorkModel.body.set(seal(room, words)))
+        actions.append(RoomWorkModel.body.set(seal(room, words, "goal")))
     try:  # against the state read: two members changing one goal at once do not both win blindly
         goal.update(actions=actions, condition=_unchanged(goal))
     except UpdateError as error:

@@ -57,7 +57,7 @@ def assign(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
     homework = RoomWorkModel(room_id, store.new_id(store.HOMEWORK, now), kind="homework", client_id=room.client_id,
                              created_by=caller.id, created_at=iso(now), status="open", due=draft.due.isoformat())
     words = {"title": draft.title, "instructions": draft.instructions}
-    homework.body = goals.seal(room, words)
+    homework.body = goals.seal(room, words, "homework")
     uow = UnitOfWork()
     if remind_at >= now:  # due today (or tomorrow after 09:00): its reminder moment has passed
         homework.reminder_at = iso(remind_at)

@@ -1,6 +1,6 @@
 """The journal (SPEC §2 Between sessions): a client's entries, private unless shared.
 
-Entries are sealed with the client's own data key (wiring `client_cipher`) before they reach
+Entries are sealed with the client's own data key (wiring `user_cipher`) before they reach
 DynamoDB. A provider reads only the entries the client shared, through the sparse `shared`
 index (private entries are never even read for them), and every such read is written to the
 access log before anything is returned. Ops have no route here at all (403 by role).
@@ -41,6 +41,13 @@ def next_cursor(scope: str, items: list, more: bool) -> str | None:
     return wiring.get("cursors").encode(scope, items[-1].id) if more and items else None
 
 
+PURPOSE = "journal"  # in each entry's encryption context: an entry cannot pass for a mood note
+
+
+def unseal(client_id: str, entry: BetweenModel) -> str:
+    return wiring.get("user_cipher").decrypt(client_id, entry.body, purpose=PURPOSE)
+
+
 def render(entry: BetweenModel, text: str) -> dict:
     return {"id": entry.id, "text": text, "shared": bool(entry.shared), "created_at": entry.created_at}
 
@@ -49,7 +56,7 @@ def write(caller: Caller, body: dict, now: datetime) -> dict:
     draft = rules.journal_entry_draft(body.get("text"), body.get("shared", False))
     registered_client(caller)
     entry_id = store.new_id(store.JOURNAL, now)
-    sealed = wiring.get("client_cipher").encrypt(caller.id, draft.text)
+    sealed = wiring.get("user_cipher").encrypt(caller.id, draft.text, purpose=PURPOSE)
     entry = store.put_journal(caller.id, entry_id, iso(now), sealed, draft.shared)
     metrics.add_metric(name="JournalEntryWritten", unit="Count", value=1)
     logger.info("journal entry written", extra={"entry_id": entry_id, "shared": draft.shared})
@@ -59,8 +66,7 @@ def write(caller: Caller, body: dict, now: datetime) -> dict:
 def _page(client_id: str, scope: str, limit: int, cursor: str | None, shared_only: bool) -> dict:
     after = page_after(scope, cursor, store.JOURNAL)
     items, more = store.journal_page(client_id, limit, after, shared_only=shared_only)
-    cipher = wiring.get("client_cipher")
-    return {"items": [render(e, cipher.decrypt(client_id, e.body)) for e in items],
+    return {"items": [render(e, unseal(client_id, e)) for e in items],
             "next": next_cursor(scope, items, more)}
 
 
@@ -80,7 +86,6 @@ def shared_entries(caller: Caller, room_id: str, limit: int, cursor: str | None,
     after = page_after(scope, cursor, store.JOURNAL)  # a bad cursor reads nothing
     access_log.record(room.client_id, caller.id, caller.role, "journal", now, room_id=room_id)
     items, more = store.journal_page(room.client_id, limit, after, shared_only=True)
-    cipher = wiring.get("client_cipher")
     logger.info("shared journal read", extra={"room_id": room_id, "entries": len(items)})
-    return {"items": [render(e, cipher.decrypt(room.client_id, e.body)) for e in items],
+    return {"items": [render(e, unseal(room.client_id, e)) for e in items],
             "next": next_cursor(scope, items, more)}

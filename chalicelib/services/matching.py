@@ -39,6 +39,7 @@ MATCHED, WAITING = "matched", "waiting"
 ATTEMPTS = 6
 # Why a client's provider changed (room history `reason`) and who acted (`by`: a user id or "haven").
 INTAKE, CHANGE, DEACTIVATION, ASSIGNMENT = "intake", "change", "deactivation", "assignment"
+ACCEPTED_REQUEST = "accepted_request"
 HAVEN = "haven"
 
 
@@ -161,6 +162,7 @@ class Move:
     expect_waiting_due: str | None = None  # the sweep acting on the waiting item due then
     notify_first: bool = True        # tell the client and the provider of a first match
     client_actions: tuple = ()       # more changes to the client's item, in the same transaction
+    check_capacity: bool = True      # an accepted session request takes the provider without a re-check
 
 
 def _commit(scene: Scene, move: Move, now: datetime) -> str:
@@ -182,7 +184,7 @@ def _commit(scene: Scene, move: Move, now: datetime) -> str:
     else:
         room_store.stage_handover(uow, room_id, room.provider_id, new.id if new else None, entry)
     if new is not None:
-        user_store.stage_take_place(uow, new, enforce_capacity=not move.forced)
+        user_store.stage_take_place(uow, new, enforce_capacity=move.check_capacity and not move.forced)
     if old is not None:
         user_store.stage_leave_place(uow, old)
     # The client: waiting for this kind when left without a provider; active again when matched.
@@ -426,6 +428,20 @@ def assign(caller: Caller, body: dict, now: datetime) -> dict:
             metrics.add_metric(name="AssignmentForced", unit="Count", value=1)
             out.update(forced=True, forced_by=caller.id, forced_at=iso(now))
         return out
+
+    return _retrying(attempt)
+
+
+def open_or_hand_over(client_id: str, provider_id: str, by: str, now: datetime) -> str:
+    """SPEC (session requests): acceptance with a provider the client shares no room with opens one,
+    or hands the client's room of that kind over under the change-of-provider rule (the old
+    provider's future sessions cancelled, open requests ended, all told), with no capacity re-check.
+    Returns the room id."""
+    def attempt(n: int) -> str:
+        scene, provider = _assignment_scene(client_id, provider_id)
+        if scene.current is not None and scene.current.id == provider.id:
+            return scene.room_id
+        return _commit(scene, Move(ACCEPTED_REQUEST, by, provider, notify_first=False, check_capacity=False), now)
 
     return _retrying(attempt)
 

@@ -107,7 +107,7 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise
     if not resumed:
         store.promote(media.key, final_key(room_id, media_id))
-    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    room = room_service.count_message(caller, room_id, now)  # 403 for a discharged referral client
     if room is None:
         raise NotFound("room")
     message = room_store.put_message(room, kind=kind, sender_id=caller.id, sender_role=caller.role,

@@ -34,6 +34,9 @@ def start(caller: Caller, room_id: str, now: datetime) -> dict:
         raise HavenError("Psychiatry is live video only; messaging sessions are not available in this room.",
                          "psychiatry_video_only")
     client = user_store.get(caller.id)
+    from chalicelib.services.pathways import programs
+
+    programs.require_not_discharged(client, now)
     plan = client.plan if client else None
     if not plan:
         raise HavenError("You need a plan before you can start a messaging session.", "no_plan")

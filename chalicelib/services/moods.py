@@ -2,7 +2,7 @@
 client's local dates with weekly means by local Monday; seen by the provider only while the
 client's `share_moods` setting is on (every such read access-logged).
 
-Notes are sealed with the client's own data key (wiring `client_cipher`); score and emotions
+Notes are sealed with the client's own data key (wiring `user_cipher`); score and emotions
 (numbers and words from a fixed list) are stored as they are, so weeks can be summed without
 decrypting anything.
 """
@@ -22,6 +22,13 @@ from chalicelib.store import users as user_store
 from chalicelib.store.models import BetweenModel, UserModel
 
 
+PURPOSE = "mood-note"  # in each note's encryption context
+
+
+def note(client_id: str, mood: BetweenModel) -> str | None:
+    return wiring.get("user_cipher").decrypt(client_id, mood.body, purpose=PURPOSE) if mood.body is not None else None
+
+
 def render(mood: BetweenModel, note: str | None, tz: str) -> dict:
     from chalicelib.clock import parse_iso
     from chalicelib.domain.wallclock import local_date, zone
@@ -35,7 +42,8 @@ def check_in(caller: Caller, body: dict, now: datetime) -> dict:
     draft = rules.mood_draft(body.get("score"), body.get("emotions"), body.get("note"))
     user = registered_client(caller)
     mood_id = store.new_id(store.MOOD, now)
-    sealed = wiring.get("client_cipher").encrypt(caller.id, draft.note) if draft.note is not None else None
+    sealed = (wiring.get("user_cipher").encrypt(caller.id, draft.note, purpose=PURPOSE)
+              if draft.note is not None else None)
     mood = store.put_mood(caller.id, mood_id, iso(now), draft.score, list(draft.emotions), sealed)
     metrics.add_metric(name="MoodCheckIn", unit="Count", value=1)
     logger.info("mood checked in", extra={"mood_id": mood_id})
@@ -69,8 +77,7 @@ def _listing(client: UserModel, query: dict, scope_stem: str, now: datetime, bef
         newest_first = [m for m in newest_first if m.id < after]
     limit = query["limit"]
     page, more = newest_first[:limit], len(newest_first) > limit
-    cipher = wiring.get("client_cipher")
-    items = [render(m, cipher.decrypt(client.id, m.body) if m.body is not None else None, tz) for m in page]
+    items = [render(m, note(client.id, m), tz) for m in page]
     return {"items": items, "next": next_cursor(scope, page, more), "weekly": rules.weekly(moods, tz),
             "from": first.isoformat(), "to": last.isoformat(), "timezone": tz}
 

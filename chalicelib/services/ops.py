@@ -16,6 +16,9 @@ def set_plan(client_id: str, body: dict, now: datetime) -> dict:
     if user is None or user.role != "client":
         raise NotFound("client")
     kind = body["kind"]
+    if kind == "referral":
+        raise HavenError("Referral programs come only from referral codes (POST /ops/referrals).",
+                         "validation_error", details={"field": "kind"})
     if kind == "subscription" and body.get("period_anchor") is None:
         raise HavenError("A subscription plan needs `period_anchor` (the date its billing periods start from).",
                          "validation_error", details={"field": "period_anchor"})

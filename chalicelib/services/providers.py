@@ -217,6 +217,7 @@ def deactivate(provider_id: str, now: datetime) -> dict:
         except Refused:
             continue
         logger.info("provider deactivated", extra={"provider_id": user.id})
+        wiring.publish("provider_deactivated", provider_id=user.id, now=now)  # open session requests end
         user.active, user.directory, user.deactivated_at = False, user_store.INACTIVE_PROVIDER, iso(now)
         return _ops_view(user)
     raise HavenError("This provider is being changed by someone else; try again.", "invalid_state",

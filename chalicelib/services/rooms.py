@@ -65,11 +65,26 @@ def talkcast_words(room_id: str, message: MessageModel, key_blob: bytes | None =
 
     if message.body is None:
         return {}
-    return json.loads(wiring.get("cipher").decrypt(room_id, message.body, key_blob))
+    return json.loads(wiring.get("cipher").decrypt(room_id, message.body, key_blob, purpose="talkcast"))
+
+
+def count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | None:
+    """Number a member's message. A client in a referral program's room may have been discharged
+    (decided by the clock): those rooms fail the first, cheap update and are looked at closer
+    (403 `discharged`); everybody else posts with no extra read. The provider may always post."""
+    if not caller.is_client:
+        return room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now), unless_plan_kind="referral")
+    if room is None:
+        from chalicelib.services.pathways import programs
+
+        programs.require_may_post(caller.id, now)
+        room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    return room
 
 
 def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
-    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
+    room = count_message(caller, room_id, now)
     if room is None:
         raise NotFound("room")
     body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)

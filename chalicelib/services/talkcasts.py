@@ -39,7 +39,7 @@ def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
     try:
         sealed = wiring.get("cipher").encrypt(room_id, json.dumps(
             {"title": draft.title, "script": draft.script, "voice": draft.voice.id}, ensure_ascii=False),
-            room.key_blob)
+            room.key_blob, purpose="talkcast")
         numbered = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
         if numbered is None:  # no longer this provider's room
             raise NotFound("room")

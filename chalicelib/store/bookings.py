@@ -17,13 +17,16 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import booking_plans as plans
+from chalicelib.domain import request_plans
 from chalicelib.store import ledger
-from chalicelib.store.models import BookingModel, ClaimModel, LedgerModel, LinkModel, TimerModel
+from chalicelib.store.models import BookingModel, ClaimModel, LedgerModel, LinkModel, SessionRequestModel, TimerModel
 from chalicelib.store.unit_of_work import UnitOfWork
 
 CONFIRM_KIND = "booking_confirm"    # deadlines sweep: pending past confirm_by → expired
 OUTCOME_KIND = "booking_outcome"    # deadlines sweep: confirmed, no outcome 24 h after the end
 REMINDER_KIND = "booking_reminder"  # reminders sweep: 24 h and 10 min before start
+REQUEST_DEADLINE_KIND = "request_deadline"  # deadlines sweep: respond_by → expired, accept_by → lapsed
+REQUEST_NUDGE_KIND = "request_nudge"        # reminders sweep: the provider's and the client's nudges
 CLAIM_TTL = timedelta(days=7)       # a claim is cleaned up a week after its session ended
 
 
@@ -272,6 +275,8 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> No
         elif isinstance(w, plans.UseLink):
             uow.update(LinkModel(w.link_hash), [LinkModel.used_at.set(created), LinkModel.used_action.set(w.action)],
                        LinkModel.used_at.does_not_exist())
+        elif isinstance(w, (request_plans.NewRequest, request_plans.UpdateRequest, request_plans.RequestTimer)):
+            _stage_request(uow, w, created)
         else:  # pragma: no cover - a new kind of write must be taught to the store
             raise TypeError(type(w).__name__)
 
@@ -309,3 +314,44 @@ def _stage_claims(uow: UnitOfWork, w: plans.Claims) -> None:
 def _settle_actions(outcome: str, settled_at: str) -> list:
     return [TimerModel.due_kind.remove(), TimerModel.due_at.remove(), TimerModel.settled_at.set(settled_at),
             TimerModel.stage.set(1), TimerModel.outcome.set(outcome)]
+
+
+# --- session requests: the same unit of work, the same claims -------------------------------------
+
+def _request_value(value):
+    if isinstance(value, datetime):
+        return sortable(value)
+    if isinstance(value, (tuple, list)):
+        return [_request_value(v) for v in value]
+    return value
+
+
+def request_timer_item(t: request_plans.RequestTimer, created_at: str) -> TimerModel:
+    """A request's due item: its id names the request, the version it was set for and its purpose."""
+    kind = REQUEST_DEADLINE_KIND if t.purpose in request_plans.DEADLINE_PURPOSES else REQUEST_NUDGE_KIND
+    return timer(request_plans.timer_id(t.request_id, t.version, t.purpose), f"request_{t.purpose}", kind, t.due_at,
+                 t.request_id, created_at, {"request_id": t.request_id, "version": t.version, "purpose": t.purpose})
+
+
+def request_model(r: request_plans.Request, sealed: dict | None = None) -> SessionRequestModel:
+    return SessionRequestModel(
+        r.id, client_id=r.client_id, provider_id=r.provider_id, modality=r.modality, status=r.status,
+        created_at=sortable(r.requested_at), respond_by=sortable(r.respond_by),
+        preferred=[p.as_dict() for p in r.preferred], client_tz=r.client_tz, provider_tz=r.provider_tz,
+        proposals=[sortable(p) for p in r.proposals], plan_kind=r.plan_kind,
+        program_ends_at=sortable(r.program_ends_at) if r.program_ends_at else None, claims=list(r.claims),
+        version=r.version, **(sealed or {}))
+
+
+def _stage_request(uow: UnitOfWork, w, created: str) -> None:
+    if isinstance(w, request_plans.NewRequest):
+        uow.create(request_model(w.request, dict(w.sealed)))
+    elif isinstance(w, request_plans.UpdateRequest):
+        condition = (SessionRequestModel.version == int(w.version)) & (SessionRequestModel.status == w.status)
+        actions = [getattr(SessionRequestModel, name).set(_request_value(value)) for name, value in w.set.items()
+                   if value is not None]
+        actions += [getattr(SessionRequestModel, name).remove() for name, value in w.set.items() if value is None]
+        actions.append(SessionRequestModel.version.add(1))
+        uow.update(SessionRequestModel(w.request_id), actions, condition)
+    else:
+        uow.put(request_timer_item(w, created))

@@ -71,6 +71,8 @@ class UserModel(Model):
     directory_index = DirectoryIndex()
     by_email = ByEmailIndex()
     version = VersionAttribute()
+    # referral programs: a persisted discharge {"reason", "at"} (status `discharged`)
+    discharge = JSONAttribute(null=True)
 
 
 # --- rooms and messages ----------------------------------------------------------------------
@@ -406,6 +408,84 @@ class ListingModel(Model):
     kind = UnicodeAttribute()
 
 
+# --- care pathways: referral programs and session requests ------------------------------------
+
+class ReferralsByCode(GlobalSecondaryIndex):
+    Meta = index_meta("by_code", AllProjection())
+    code_hash = UnicodeAttribute(hash_key=True)
+
+
+class ReferralModel(Model):
+    """A referral ("prescription") issued by ops. The code itself is never stored: `code_hash` is
+    the SHA-256 of the normalized code (a reissue replaces it, so the old code is unknown from
+    then on). `status` is `issued` or `redeemed` as stored; `expired` follows from `redeem_by`
+    (sortable text) by the clock. `version` is a plain number each change is conditioned on."""
+    Meta = meta("referrals")
+    id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()  # never logged
+    sessions = NumberAttribute()
+    modalities = ListAttribute(of=UnicodeAttribute)
+    referrer = UnicodeAttribute(null=True)
+    provider_kind = UnicodeAttribute(default="therapist")
+    status = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    redeem_by = UnicodeAttribute()  # clock.sortable
+    reissued_at = UnicodeAttribute(null=True)
+    code_hash = UnicodeAttribute()
+    redeemed_by = UnicodeAttribute(null=True)
+    redeemed_at = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=1)
+    by_code = ReferralsByCode()
+
+
+class RequestsByClient(GlobalSecondaryIndex):
+    Meta = index_meta("by_client", AllProjection())
+    client_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)  # clock.sortable
+
+
+class RequestsByProvider(GlobalSecondaryIndex):
+    Meta = index_meta("by_provider", AllProjection())
+    provider_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SessionRequestModel(Model):
+    """A client's request for a session at one of three preferred times ("share your
+    availability"). While `proposed`, its proposed times are held by claim items named after
+    the request (`claims` lists every claim it holds, the client's one-open-request lock
+    included). `note` and `decline_reason` are sealed with the request's own data key
+    (`key_blob`, KMS-encrypted). `version` is the optimistic lock of every transition."""
+    Meta = meta("session_requests")
+    id = UnicodeAttribute(hash_key=True)
+    client_id = UnicodeAttribute()
+    provider_id = UnicodeAttribute()
+    modality = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()  # clock.sortable
+    respond_by = UnicodeAttribute()
+    preferred = JSONAttribute()  # [{"date", "part"}]
+    client_tz = UnicodeAttribute()
+    provider_tz = UnicodeAttribute()
+    proposals = ListAttribute(of=UnicodeAttribute, default=list)  # clock.sortable starts
+    proposed_at = UnicodeAttribute(null=True)
+    accept_by = UnicodeAttribute(null=True)
+    booking_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # declined | provider_unavailable
+    ended_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    plan_kind = UnicodeAttribute(null=True)
+    program_ends_at = UnicodeAttribute(null=True)
+    claims = ListAttribute(of=UnicodeAttribute, default=list)
+    key_blob = BinaryAttribute(null=True, legacy_encoding=False)
+    note = BinaryAttribute(null=True, legacy_encoding=False)
+    decline_reason = BinaryAttribute(null=True, legacy_encoding=False)
+    version = NumberAttribute(default=1)
+    by_client = RequestsByClient()
+    by_provider = RequestsByProvider()
+
+
 # --- between sessions and data rights (issue 15) ------------------------------------------------
 
 class SharedJournalIndex(GlobalSecondaryIndex):
@@ -473,6 +553,6 @@ class ExportModel(Model):
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
     LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
-    ClinicalModel, RatingQueueModel, ListingModel,
+    ClinicalModel, RatingQueueModel, ListingModel, ReferralModel, SessionRequestModel,
     BetweenModel, RoomWorkModel, ExportModel,
 ]

@@ -60,11 +60,15 @@ def stage_handover(uow, room_id: str, from_provider_id: str | None, to_provider_
                condition)
 
 
-def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str) -> RoomModel | None:
+def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str,
+                           unless_plan_kind: str | None = None) -> RoomModel | None:
     """Number the next message: one atomic update that also proves membership (None = not a member
-    or no such room). System messages (sender None) need no membership."""
+    or no such room). System messages (sender None) need no membership. `unless_plan_kind`: also
+    None when the room's plan kind is that one (the caller then looks closer before posting)."""
     room = RoomModel(room_id)
     condition = RoomModel.id.exists()
+    if unless_plan_kind is not None:
+        condition &= RoomModel.plan_kind.does_not_exist() | (RoomModel.plan_kind != unless_plan_kind)
     if sender_role == "client":
         condition &= RoomModel.client_id == sender_id
     elif sender_role == "provider":

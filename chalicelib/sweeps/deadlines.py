@@ -14,6 +14,7 @@ def sweep(now: datetime) -> dict:
         **_booking_steps(now),
         **_clinical_steps(now),
         **_matching_steps(now),
+        **_request_steps(now),
         # last, so notices recorded above and not yet delivered get their retry in this run
         "emails_retried": outbox.retry_due(now, deadline=budget.deadline()),
     }
@@ -25,6 +26,13 @@ def _clinical_steps(now: datetime) -> dict:
 
     return {"risk_alerts_escalated": questionnaires.sweep_unacknowledged(now),
             "flagged_messages_escalated": risk_messages.sweep_unread(now)}
+
+
+def _request_steps(now: datetime) -> dict:
+    """Session requests: unanswered ones expire, unaccepted proposals lapse (times released)."""
+    from chalicelib.services.pathways import request_sweeps
+
+    return request_sweeps.end_due(now)
 
 
 def _booking_steps(now: datetime) -> dict:

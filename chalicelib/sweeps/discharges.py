@@ -1,5 +1,6 @@
-"""The `discharges` sweep (SPEC §4), daily: ratings folded into providers' totals, expired data
-exports deleted (discharges themselves arrive with the care pathways)."""
+"""The `discharges` sweep (SPEC §4), daily: referral discharge notices and discharges (program
+ends included), reading only the referral clients that are due; ratings folded into providers'
+totals; and data exports 7 days past ready deleted, every version."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +9,6 @@ from datetime import datetime
 def sweep(now: datetime) -> dict:
     from chalicelib.services import exports
     from chalicelib.services.clinical import ratings
+    from chalicelib.services.pathways import discharges
 
-    # data exports 7 days past ready: every version deleted
-    return {"ratings_folded": ratings.fold_waiting(now), **exports.delete_expired(now)}
+    return {**discharges.sweep(now), "ratings_folded": ratings.fold_waiting(now), **exports.delete_expired(now)}

@@ -176,6 +176,10 @@ def run() -> list[dict]:
     # --- matching and continuity of care, if this build has it
     if ("/clients/me/intake", "PUT") in m.routes:
         _matching(m, world, provider)
+        _bookings(m, api, clock, client, provider)
+    # --- care pathways (referrals, session requests), if this build has them
+    if ("/session-requests", "POST") in m.routes:
+        _pathways(m, api, clock, world, provider)
 
     out = list(m.results)
     missing = sorted(set(m.routes) - m.measured)
@@ -222,6 +226,47 @@ def _between(m: Measure, clock, client, provider, room_id: str) -> None:
     export = m("POST", "/clients/me/exports", "/clients/me/exports", client, expect=(202,))
     m("GET", "/clients/me/exports/{export_id}", f"/clients/me/exports/{export['id']}", client,
       label="preparing")
+
+
+def _referral_code(email: str) -> str:
+    """The code in the newest referral email to `email` (it is stored nowhere)."""
+    import json
+
+    from tests.support.aws import sent_mail
+
+    codes = []
+    for mail in sent_mail():
+        if email in json.dumps(mail.get("destinations", mail)) and "referral code" in (mail.get("subject") or ""):
+            codes += re.findall(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b", mail.get("body") or "")
+    if not codes:
+        raise AssertionError("no referral code in the email")
+    return codes[-1]
+
+
+def _pathways(m: Measure, api: Api, clock, world, provider) -> None:
+    clock.at = MONDAY_10_NEW_YORK
+    ops = world.ops
+    person = world.client()
+    referral = m("POST", "/ops/referrals", "/ops/referrals", ops,
+                 {"email": person.email, "sessions": 4, "modalities": ["video"]})
+    m("POST", "/ops/referrals/{referral_id}/reissue", f"/ops/referrals/{referral['id']}/reissue", ops)
+    m("POST", "/clients/me/referral", "/clients/me/referral", person, {"code": _referral_code(person.email)})
+    preferred = [{"date": "2026-11-25", "part": "morning"}, {"date": "2026-11-26", "part": "afternoon"},
+                 {"date": "2026-11-27", "part": "evening"}]
+    body = {"provider_id": provider.id, "modality": "video", "preferred": preferred}
+    asked = m("POST", "/session-requests", "/session-requests", person, body, label="a referral client, no room yet")
+    m("GET", "/session-requests", "/session-requests", provider)
+    m("GET", "/session-requests/{request_id}", f"/session-requests/{asked['id']}", provider)
+    thu_14 = MONDAY_10_NEW_YORK + timedelta(days=3, hours=4)  # Thursday 14:00 New York
+    m("POST", "/session-requests/{request_id}/proposals", f"/session-requests/{asked['id']}/proposals", provider,
+      {"starts_at": [z(thu_14)]})
+    m("POST", "/session-requests/{request_id}/accept", f"/session-requests/{asked['id']}/accept", person,
+      {"starts_at": z(thu_14)}, label="opens the client's room")
+    second = api.ok("POST", "/session-requests", person, body)
+    m("POST", "/session-requests/{request_id}/decline", f"/session-requests/{second['id']}/decline", provider,
+      {"reason": "fully booked that week"})
+    third = api.ok("POST", "/session-requests", person, body)
+    m("POST", "/session-requests/{request_id}/withdraw", f"/session-requests/{third['id']}/withdraw", person)
 
 
 def _bookings(m: Measure, api: Api, clock, client, provider) -> None:

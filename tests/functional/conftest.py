@@ -122,5 +122,8 @@ def run_sweep(chalice_client):
 def mail_to(address: str) -> list[dict]:
     from tests.support.aws import sent_mail
 
-    return [m for m in sent_mail() if address in (m.get("destinations", {}).get("ToAddresses") or
-                                                 m.get("destinations") or [])]
+    def to(m):
+        destinations = m.get("destinations") or {}
+        return destinations.get("ToAddresses") or [] if isinstance(destinations, dict) else destinations
+
+    return [m for m in sent_mail() if address in to(m)]

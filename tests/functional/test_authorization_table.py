@@ -114,6 +114,29 @@ EXTRA.update({
     ("GET", "/bookings/{booking_id}/record"): (session_body(completed_=True, record=True, visible=True),
                                               MEMBERS_ONLY),
     ("GET", "/clients/me/access-log"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+# Care pathways: referrals and session requests (pathways_world helpers).
+from tests.functional.pathways_world import (  # noqa: E402
+    WED_10_NY, new_request_body, referral_body, request_body,
+)
+
+EXTRA.update({
+    ("POST", "/ops/referrals"): (
+        lambda ctx, who: {"email": f"ref-{who}@example.com", "sessions": 2, "modalities": ["video"]},
+        only({OPS: 201})),
+    ("POST", "/ops/referrals/{referral_id}/reissue"): (referral_body, only({OPS: 200})),
+    # an unknown code: 404 proves the caller got past every access check
+    ("POST", "/clients/me/referral"): ({"code": "K7QM-2D9X-HP4T-WC8R"}, only({CLIENT: 404, OTHER_CLIENT: 404})),
+    ("POST", "/session-requests"): (new_request_body, only({CLIENT: 201, OTHER_CLIENT: 403})),
+    ("GET", "/session-requests"): (None, only({CLIENT: 200, OTHER_CLIENT: 200, PROVIDER: 200, OTHER_PROVIDER: 200})),
+    ("GET", "/session-requests/{request_id}"): (request_body(), MEMBERS_ONLY),
+    ("POST", "/session-requests/{request_id}/proposals"): (
+        request_body(body={"starts_at": [WED_10_NY.strftime("%Y-%m-%dT%H:%M:%SZ")]}),
+        only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/session-requests/{request_id}/decline"): (request_body(), only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/session-requests/{request_id}/accept"): (
+        request_body(proposed=True, body={"starts_at": WED_10_NY.strftime("%Y-%m-%dT%H:%M:%SZ")}),
+        only({CLIENT: 201, OTHER_CLIENT: 404})),
+    ("POST", "/session-requests/{request_id}/withdraw"): (request_body(), only({CLIENT: 200, OTHER_CLIENT: 404})),
 })
 
 
@@ -201,7 +224,8 @@ def ctx(world, api):
 def _path(template, ctx):
     return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"],
                            session_id="ms_unknown", booking_id=ctx.get("booking_id", "bk_unknown"),
-                           token=ctx.get("token", "unknown"), export_id=ctx.get("export_id", "ex_unknown"),
+                           token=ctx.get("token", "unknown"), request_id=ctx.get("request_id", "sr_unknown"),
+                           referral_id=ctx.get("referral_id", "ref_unknown"), export_id=ctx.get("export_id", "ex_unknown"),
                            goal_id=ctx.get("goal_id", "gl_unknown"), homework_id=ctx.get("homework_id", "hw_unknown"))
 
 

@@ -139,11 +139,10 @@ def test_every_use_of_the_key_is_bound_to_a_service_or_an_encryption_context():
 
 
 def test_the_functions_use_the_key_directly_only_with_the_key_contexts_the_code_uses():
-    from chalicelib.adapters.crypto import MessageCipher
+    from chalicelib.adapters.crypto import MessageCipher, NoteCipher, UserCipher
 
-    # the rooms' keys, and (issue 15) each user's own key (wiring `client_cipher`, `idempotency_cipher`)
-    contexts = [MessageCipher(None, "key", None)._context("room-1"),
-                MessageCipher(None, "key", None, scope="user")._context("user-1")]
+    # every envelope cipher the code has: rooms' keys, users' own keys, session requests' keys
+    contexts = [cipher(None, "key", None)._context("id-1") for cipher in (MessageCipher, UserCipher, NoteCipher)]
     direct = [s for s in key_statements() if s["Principal"] == {"AWS": {"Fn::GetAtt": ["LambdaRole", "Arn"]}}
               and uses_the_key(s) and "kms:ViaService" not in json.dumps(s.get("Condition", {}))]
     assert len(direct) == len(contexts)

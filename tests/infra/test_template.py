@@ -334,3 +334,6 @@ def test_the_functions_may_use_the_key_for_users_own_data_keys_only_with_their_c
     assert sorted(user_keys["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert user_keys["Condition"]["StringEquals"] == {"kms:EncryptionContext:purpose": "user-key"}
     assert user_keys["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["purpose", "user_id"]}
+    from chalicelib.adapters.crypto import UserCipher
+
+    assert UserCipher(None, "key", None)._context("u") == {"purpose": "user-key", "user_id": "u"}

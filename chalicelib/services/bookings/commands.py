@@ -23,6 +23,7 @@ from chalicelib.observability import metrics
 from chalicelib.services.bookings import parties as reads
 from chalicelib.services.bookings.commit import commit, numbers
 from chalicelib.services.bookings.queries import member_booking, render, status_now
+from chalicelib.services.pathways import programs
 from chalicelib.domain import slots as slot_rules
 from chalicelib.store import bookings as store
 
@@ -106,11 +107,12 @@ def create(caller: Caller, command: NewBookingCommand, now: datetime) -> dict:
     client_id, provider_id = _parse_new(caller, command)
     actor = _actor(caller)
     p = reads.load(caller, client_id, provider_id)
+    programs.check_session(p.client, command.modality, command.starts_at, now)  # referral programs, discharges
     rules.check_modality(command.modality, p.provider.kind or "therapist")
     reads.check_time(actor, p, command.starts_at, now)
     plan = reads.plan_of(p.client)
     bucket = policy.credit_bucket(plan, p.client.timezone or "UTC", command.starts_at, now)
-    spend = reads.choose_spend(p.client.id, plan, bucket, command.purchase)
+    spend = reads.choose_spend(p.client.id, plan, bucket, command.purchase and programs.may_purchase(plan))
     for attempt in range(3):
         b = _booking(_new_id(), actor, p, command.modality, command.starts_at, spend, now)
         change = plans.plan_create(b, spend.writes(b), now, numbers(), _link_id())
@@ -220,6 +222,7 @@ def reschedule(caller: Caller, booking_id: str, command: RescheduleCommand, now:
     starts_at = command.starts_at
     if starts_at == old.starts_at:
         raise ValidationError("The new time is the booking's current time.", details={"field": "starts_at"})
+    programs.check_session(p.client, old.modality, starts_at, now)
     reads.check_time(actor, p, starts_at, now)
     outcome = plans.outcome_of(actor, "reschedule", old, now, numbers())
     plan = reads.plan_of(p.client)
@@ -229,7 +232,7 @@ def reschedule(caller: Caller, booking_id: str, command: RescheduleCommand, now:
     if way == "spend_new":
         spend = reads.choose_spend(p.client.id, plan, new_bucket, False)
     elif way == "own":  # a late change by the client: the old credit is forfeited, the new booking needs its own
-        spend = reads.choose_spend(p.client.id, plan, new_bucket, command.purchase)
+        spend = reads.choose_spend(p.client.id, plan, new_bucket, command.purchase and programs.may_purchase(plan))
     for attempt in range(3):
         holder = spend or reads.Spend(p.client.id, plan, new_bucket, False)
         new = _booking(_new_id(), actor, p, old.modality, starts_at, holder, now, series_id=old.series_id,
@@ -334,7 +337,11 @@ def free_lapsed(holder_ids, now: datetime) -> bool:
         b = store.find(booking_id)
         if b is not None and b.status == rules.PENDING and status_now(b, now) == rules.EXPIRED:
             freed = expire(b, None, now) or freed
-    return freed
+    # Other holders (a session request whose proposal lapsed by the clock) free their time through
+    # their own service, subscribed by `bootstrap`.
+    others: list = []
+    wiring.publish("held_time_wanted", holder_ids=set(holder_ids), now=now, freed=others)
+    return freed or bool(others)
 
 
 def free_lapsed_credits(client_id: str, bucket: str, now: datetime) -> bool:

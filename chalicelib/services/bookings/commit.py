@@ -31,14 +31,18 @@ def link_hash(link_id: str) -> str:
     return notices.token_hash(notices.link_token(link_id))
 
 
-def commit(change: plans.Change, now: datetime, refusal: Callable[[], Exception | None] | None = None) -> bool:
+def commit(change: plans.Change, now: datetime, refusal: Callable[[], Exception | None] | None = None, *,
+           extra_records=()) -> bool:
     """Write the change in one transaction, then deliver its notices. When a condition refuses
     it, `refusal()` is called (after nothing was written) and its error raised; with no
     `refusal`, or when it returns None, the change is dropped and False returned (a sweep whose
-    item another run took)."""
+    item another run took). `extra_records`: outbox records the caller rendered for notices this
+    module does not know (a session request's), written in the same transaction. After the
+    commit, `booking_changed(change, now)` is published (a referral client's discharge timer
+    listens)."""
     uow = UnitOfWork()
     store.stage(uow, change, now, link_hash)
-    for record in notices.records(change.notices, now):
+    for record in (*notices.records(change.notices, now), *extra_records):
         uow.record(record)
     wiring.get("before_booking_commit")(change.action, booking_id=change.result.id if change.result else None)
     try:
@@ -49,6 +53,7 @@ def commit(change: plans.Change, now: datetime, refusal: Callable[[], Exception 
             return False
         raise error from None
     outbox.deliver_all(uow.records, now)
+    wiring.publish("booking_changed", change=change, now=now)
     if change.result is not None:
         logger.info("booking changed", extra={"booking_id": change.result.id, "action": change.action,
                                               "status": change.result.status})

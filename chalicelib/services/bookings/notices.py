@@ -167,6 +167,8 @@ def records(notices, now: datetime) -> list[NotificationModel]:
     """The outbox records of a change's notices: emails per recipient, room messages per room."""
     out = []
     for n in notices:
+        if not isinstance(n, (plans.Notice, plans.RoomNote)):
+            continue  # another entity's notice (a session request's): its service renders it
         if isinstance(n, plans.RoomNote):
             b = n.booking
             text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality)

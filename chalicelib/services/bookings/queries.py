@@ -11,6 +11,7 @@ from chalicelib.domain import slots as slot_rules
 from chalicelib.errors import HavenError, NotFound, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.store import bookings as store
+from chalicelib.store import session_requests as request_store
 from chalicelib.store import users as user_store
 from chalicelib.store.models import RoomModel
 
@@ -127,6 +128,8 @@ def free_slots(caller: Caller, provider_id: str, query: dict, now: datetime) -> 
             b = store.to_domain(model)
             if status_now(b, now) in rules.HOLDS_TIME:
                 busy.append((b.starts_at, b.ends_at))
+        # times held by proposed session requests are taken exactly like booked ones
+        busy += request_store.held_intervals(index, member, since, end, now, s.session_minutes)
     found = slot_rules.free_slots(availability.get("windows") or [], tz, earliest, end, busy,
                                   length_minutes=s.session_minutes)
     return {"items": [{"starts_at": iso(a), "ends_at": iso(b)} for a, b in found]}
