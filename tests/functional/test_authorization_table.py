@@ -114,6 +114,8 @@ EXTRA.update({
     ("GET", "/bookings/{booking_id}/record"): (session_body(completed_=True, record=True, visible=True),
                                               MEMBERS_ONLY),
     ("GET", "/clients/me/access-log"): (None, only({CLIENT: 200, OTHER_CLIENT: 200})),
+})
+
 # Care pathways: referrals and session requests (pathways_world helpers).
 from tests.functional.pathways_world import (  # noqa: E402
     WED_10_NY, new_request_body, referral_body, request_body,
