@@ -2,7 +2,7 @@
 withdrawing, and every refusal with its code."""
 from datetime import timedelta
 
-from tests.functional.booking_world import book, credits, outbox, scene, z
+from tests.functional.booking_world import address, book, credits, outbox, scene, z
 from tests.functional.pathways_world import (
     PREFERRED, THU_14_NY, WED_10_NY, WED_11_NY, ask, mails, propose, provider, referral_client, request_status,
 )
@@ -43,8 +43,8 @@ def test_a_client_asks_the_provider_proposes_the_client_accepts_a_confirmed_book
     after = api.get(f"/session-requests/{asked['id']}", sc.client).json
     assert after["status"] == "accepted" and after["booking_id"] == booking["id"]
     confirmed = outbox("booking_confirmed")
-    assert sorted(n.to for n in confirmed) == sorted([sc.client.email, sc.provider.email])
-    assert all(n.params.get("_attachments") for n in confirmed)  # the .ics invitation
+    assert sorted(address(n) for n in confirmed) == sorted([sc.client.email, sc.provider.email])
+    assert all(n.params.get("_ics", {}).get("method") == "REQUEST" for n in confirmed)  # the .ics invitation
     assert z(WED_10_NY) in _slots(api, sc.client, sc.provider.id, WED_10_NY - timedelta(hours=1),
                                   WED_10_NY + timedelta(hours=2))  # the other held time is free again
 
