@@ -124,6 +124,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Type": "Number", "Default": 2, "MinValue": 1,
         "Description": "Reserved concurrency of each scheduled function (caps it and guarantees it).",
     },
+    "QueueReservedConcurrency": {
+        "Type": "Number", "Default": 2, "MinValue": 1,
+        "Description": "Reserved concurrency of each queue's function (data exports: at most this many "
+                       "built at once; the others wait in the queue).",
+    },
 }
 
 
@@ -692,17 +697,19 @@ EXPORTS_DLQ = "ExportsDeadLetterQueue"
 QUEUES = {"exports": (EXPORTS_QUEUE, EXPORTS_DLQ)}
 QUEUE_FUNCTION_TIMEOUT = 900  # .chalice/config.json gives the exports function 15 minutes
 MAX_RECEIVES = 3
+SQS_KEY = "alias/aws/sqs"
 
 
 def queue_resources() -> dict[str, dict]:
     """Per queue-triggered function: its queue and a dead-letter queue after 3 failed tries.
-    Messages carry ids only; SQS encrypts them at rest with its own keys."""
+    Messages carry ids only; SQS encrypts them at rest with the AWS managed key for SQS (so the
+    Haven key's policy needs no SQS grant, and Lambda's poller may read them)."""
     resources: dict[str, dict] = {}
     for name, (queue_id, dlq_id) in QUEUES.items():
         resources[dlq_id] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {"QueueName": sub(f"{APP_PREFIX}-${{Stage}}-{name}-dlq"),
-                           "MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True},
+                           "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": SQS_KEY},
         }
         resources[queue_id] = {
             "Type": "AWS::SQS::Queue",
@@ -711,7 +718,7 @@ def queue_resources() -> dict[str, dict]:
                 # AWS requires at least the function's timeout; six times it, as AWS recommends.
                 "VisibilityTimeout": 6 * QUEUE_FUNCTION_TIMEOUT,
                 "MessageRetentionPeriod": 4 * 24 * 3600,
-                "SqsManagedSseEnabled": True,
+                "KmsMasterKeyId": SQS_KEY,
                 "RedrivePolicy": {"deadLetterTargetArn": arn_of(dlq_id), "maxReceiveCount": MAX_RECEIVES},
             },
         }
@@ -1217,6 +1224,7 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
         if function_id in resources:
             resources[function_id]["Properties"]["Events"] = {
                 f"{function_id}SqsEventSource": {"Properties": {"Queue": arn_of(queue_id)}}}
+            resources[function_id]["Properties"]["ReservedConcurrentExecutions"] = ref("QueueReservedConcurrency")
     if "APIHandler" in function_ids:
         resources.update(gateway_response_resources())
         resources.update(api_logging_account_resources())
