@@ -259,3 +259,30 @@ def test_the_export_is_built_by_the_exports_function_from_an_sqs_event(chalice_c
 def test_odd_export_ids_are_404(api, world, export_id):
     client = world.client()
     assert api.get(f"/clients/me/exports/{export_id or 'ex_'}", client).status == 404
+
+
+def test_the_export_holds_the_clinical_record_and_the_session_requests(api, world, stack, clock):
+    """Sections other areas registered (bootstrap): questionnaires with answers, measures, the
+    records the client may read, and their session requests with notes."""
+    from datetime import timedelta
+
+    from tests.functional.booking_world import WED_10_NY, scene
+    from tests.functional.clinical_world import body as answers, completed
+    from tests.functional.pathways_world import ask
+
+    sc = scene(world, api, plan={"live_credits": 4})
+    ask(api, sc.client, sc.provider.id, note="Mornings suit me best")
+    done = completed(api, clock, sc, questionnaire=answers(phq9=12, gad7=9))
+    assert api.put(f"/bookings/{done['id']}/record", sc.provider, {"text": "Worked on sleep routines."}).status == 201
+    clock.at = WED_10_NY + timedelta(minutes=45, hours=72)  # the record is visible to the client now
+    _, ready = _export(api, sc.client, stack)
+    archive = _download(ready["url"])
+    (questionnaire,) = _member(archive, "questionnaires.json")
+    assert questionnaire["booking_id"] == done["id"] and questionnaire["phq9"]["score"] == 12
+    assert len(questionnaire["answers"]["phq9"]) == 9
+    assert [m["phq9_score"] for m in _member(archive, "measures.json")["items"]] == [12]
+    (record,) = _member(archive, "records.json")
+    assert [e["text"] for e in record["entries"]] == ["Worked on sleep routines."]
+    (request,) = _member(archive, "requests.json")
+    assert request["note"] == "Mornings suit me best" and request["provider_id"] == sc.provider.id
+    assert {"requests", "clinical_record"} <= set(_member(archive, "manifest.json")["sections"])
