@@ -29,6 +29,10 @@ app.register_blueprint(clinical_bp)
 from chalicelib.api.pathways import bp as pathways_bp  # noqa: E402
 
 app.register_blueprint(pathways_bp)
+# Between sessions (journal, moods, goals, homework, talkcasts) and data exports.
+from chalicelib.api.between import bp as between_bp  # noqa: E402
+
+app.register_blueprint(between_bp)
 routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 
@@ -62,3 +66,14 @@ def discharges(event):
     from chalicelib.sweeps import run
 
     return run("discharges", event)
+
+
+# The queue is the stage's (haven-<stage>-exports): infra/resources.py points this function's
+# event source at the template's ExportsQueue (replacing the placeholder ARN below, as
+# .chalice/config.json's role ARN is replaced), and the local runner drains it.
+@app.on_sqs_message(queue_arn="arn:aws:sqs:us-east-1:000000000000:haven-exports-queue-is-set-by-infra-resources-json",
+                    batch_size=1, name="exports")
+def exports(event):
+    from chalicelib.services import export_builder
+
+    return export_builder.handle(event)

@@ -38,7 +38,16 @@ def start() -> None:
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
     _care_pathways()
+    _export_sections()
     _started = True
+
+
+def _export_sections() -> None:
+    """What other areas hold about a client, in their data export (imported only when one is built)."""
+    from chalicelib.services import export_sections
+
+    export_sections.register("requests", "chalicelib.services.pathways.export:write")
+    export_sections.register("clinical_record", "chalicelib.services.clinical.export:write")
 
 
 def _care_pathways() -> None:

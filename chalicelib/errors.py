@@ -52,10 +52,12 @@ CODES: dict[str, int] = {
     "not_registered": 409,
     "link_expired": 410,
     "code_expired": 410,
+    "export_expired": 410,
     "too_large": 413,
     "unsupported_media_type": 415,
     "too_many_requests": 429,  # API Gateway's throttling and the WAF rate rule (gateway responses)
     "internal_error": 500,
+    "speech_unavailable": 502,
 }
 
 

@@ -28,6 +28,8 @@ TABLE_NAMES = (
     "users", "rooms", "messages", "media", "timers", "notifications",
     "bookings", "claims", "ledger", "links", "idempotency", "access_log", "revocations",
     "clinical", "rating_queue", "listings", "referrals", "session_requests",
+    # between sessions and data rights (issue 15)
+    "between", "room_work", "exports",
 )
 
 
@@ -47,6 +49,7 @@ class Settings:
     ops_email: str
     public_base_url: str
     cors_origins: tuple[str, ...]
+    exports_queue_url: str = ""
     # Identity
     require_staff_mfa: bool = True
     mfa_cache_seconds: int = 300
@@ -125,6 +128,13 @@ class Settings:
     discharge_first_booking_days: int = 30
     discharge_follow_up_days: int = 28
     discharge_notice_days: int = 7
+    # Between sessions and data rights (SPEC §2; rules in domain/between_sessions.py)
+    mood_default_days: int = 28  # GET .../moods without `from`: the 28 local days up to today
+    talkcast_output_format: str = "mp3"  # Polly's mp3 is audio/mpeg, an allowed audio type
+    export_url_seconds: int = 15 * 60
+    export_days: int = 7
+    export_stale_hours: int = 24  # an export still `preparing` after this no longer blocks a new one
+    export_prefix: str = "exports/"
     # Sweeps
     revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)
@@ -170,6 +180,7 @@ def load() -> Settings:
         ops_email=_env("HAVEN_OPS_EMAIL", "ops@haven.example"),
         public_base_url=(_env("HAVEN_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
         cors_origins=_list("HAVEN_CORS_ORIGINS", "http://localhost:3000"),
+        exports_queue_url=_env("HAVEN_EXPORTS_QUEUE_URL", "") or "",
         reply_working_day_hours=_int("HAVEN_REPLY_WORKING_DAY_HOURS", 8),
         require_staff_mfa=(_env("HAVEN_REQUIRE_STAFF_MFA", "true") or "true").lower() != "false",
     )

@@ -150,6 +150,40 @@ def _note_cipher():
                       max_age=s.data_key_cache_seconds, capacity=s.data_key_cache_rooms)
 
 
+@provides("user_cipher")
+def _user_cipher():
+    """What a user keeps to themselves is sealed with their own data key, not a room's: a
+    client's journal entries and mood notes (they belong to no room and outlive a change of
+    provider), and anyone's answers kept for Idempotency-Key retries (SPEC §2: idempotency
+    records are encrypted too). Callers name each body's purpose."""
+    from chalicelib.adapters.crypto import UserCipher
+
+    s = settings()
+    return UserCipher(lambda: boto_client("kms"), s.kms_key_id, get("user_keys"), max_age=s.data_key_cache_seconds,
+                      capacity=s.data_key_cache_rooms)
+
+
+@provides("user_keys")
+def _user_keys():
+    from chalicelib.store.between import UserKeys
+
+    return UserKeys(capacity=settings().data_key_cache_rooms)
+
+
+@provides("speech")
+def _speech():
+    from chalicelib.adapters.speech import Speech
+
+    return Speech(lambda: boto_client("polly"))
+
+
+@provides("export_queue")
+def _export_queue():
+    from chalicelib.adapters.queue import WorkQueue
+
+    return WorkQueue(lambda: boto_client("sqs"), settings().exports_queue_url)
+
+
 @provides("cognito")
 def _cognito():
     from chalicelib.adapters.cognito import CognitoAdmin

@@ -4,6 +4,7 @@
 2. every resource of infra/resources.json provisioned into it (infra/provision.py),
 3. the API: `chalice local` at 127.0.0.1:8000 (HAVEN_API_PORT) in its own process group,
 4. the schedules of the app firing on their rates, in this process, as Lambda would call them,
+   and its queues drained into their functions (infra/queues.py),
 5. `.local/stack.json` (HAVEN_STACK_FILE) describing all of it (read by `make invoke`, `make outbox`,
    `make user`, `make clock`).
 
@@ -241,6 +242,8 @@ def summary(stack: dict, schedules: dict[str, datetime]) -> str:
     ]
     for name, when in schedules.items():
         lines.append(f"  Schedule           {name:<12} {stack['schedules'].get(name, '')}, next {when:%H:%M:%S}Z")
+    for name in stack.get("queue_functions", []):
+        lines.append(f"  Queue              {name:<12} drained into the function `{name}` every second")
     lines.append("  Clock              real time   (make clock TIME=<iso>|+3d|now)")
     lines.append("  Users              make user ROLE=client|provider|ops EMAIL=...   (prints an ID token)")
     lines.append(f"  Stack file         {shown(STACK_FILE)}   (make invoke FN=<name> TIME=<iso>)")
@@ -269,7 +272,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    server = api = scheduler = None
+    server = api = scheduler = drainer = None
     try:
         server, endpoint_url = provision.start_emulator(aws_port, HOST)
         api_url = f"http://{HOST}:{api_port}"
@@ -287,10 +290,15 @@ def main() -> int:
 
         scheduler = Scheduler(app_module.app, stack["region"], now=utc_now)
         stack["schedules"] = {s.name: s.expression for s in scheduler.schedules}
+        from infra.queues import QueueDrainer
+
+        drainer = QueueDrainer(app_module.app, stack)
+        stack["queue_functions"] = [f.name for f in drainer.functions]
         stack.pop("table_properties", None)
         write_stack_file(stack)
         print(summary(stack, scheduler.plan()), flush=True)
         scheduler.start()
+        drainer.start()
         serving = True
         while not stop.wait(0.5):
             if api.poll() is not None:
@@ -308,6 +316,8 @@ def main() -> int:
             stop_api(api)
         if scheduler is not None:
             scheduler.stop(timeout=10)
+        if drainer is not None:
+            drainer.stop(timeout=10)
         if server is not None:
             provision.stop_emulator(server)
         STACK_FILE.unlink(missing_ok=True)

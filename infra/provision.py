@@ -1,8 +1,8 @@
 """Stands `infra/resources.json` up in the AWS emulator (moto server), with boto3.
 
 The same document `chalice package` merges for AWS is read here and, resource by resource,
-turned into the equivalent API calls, so the tables, bucket, key, pool, secret and sender the
-tests and `make run` use are the ones that deploy. Only the intrinsic functions the template
+turned into the equivalent API calls, so the tables, bucket, key, queues, pool, secret and
+sender the tests and `make run` use are the ones that deploy. Only the intrinsic functions the template
 uses are resolved (Ref, Fn::GetAtt, Fn::Sub, Fn::Join). Resources the emulator cannot make
 meaningful (IAM roles and policies, alarms, the alarm topic, the dashboard, log groups and
 saved queries, the trail, WAF, API Gateway's account setting) and the partial entries merged
@@ -77,6 +77,7 @@ def start_emulator(port: int = 0, host: str = "127.0.0.1"):
 
     quiet_logs()
     make_dynamodb_atomic()
+    make_s3_parts_readable()
     if port and not port_is_free(port, host):
         # ThreadedMotoServer.start() would wait forever if its thread cannot bind.
         raise OSError(f"port {port} on {host} is in use (is `make run` already up?)")
@@ -127,6 +128,33 @@ def make_dynamodb_atomic() -> None:
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
     _ATOMIC = True
+
+
+_PARTS_READABLE = False
+
+
+def make_s3_parts_readable() -> None:
+    """Keep `/moto-api/data.json` (how `make outbox` and the tests read sent mail) working after a
+    multipart upload (data exports). moto tracks each uploaded part as a key with no bucket, and
+    reading a key's `status` for data.json looks its bucket up and fails for those, so every later
+    read of the sent mail answered 500. Such a key now reports its status as it is."""
+    global _PARTS_READABLE
+    if _PARTS_READABLE:
+        return
+    from moto.s3.models import FakeKey
+
+    original = FakeKey.status
+
+    def status(self):
+        if getattr(self, "bucket_name", None) is None:
+            return self._status
+        try:
+            return original.fget(self)
+        except Exception:  # a key of a bucket that no longer exists
+            return self._status
+
+    FakeKey.status = property(status, original.fset)
+    _PARTS_READABLE = True
 
 
 # --- the template ---------------------------------------------------------------------------
@@ -431,6 +459,21 @@ class Provisioner:
         arn = self.client("secretsmanager").create_secret(**kwargs)["ARN"]
         self._set(logical_id, arn, Id=arn)
 
+    # SQS
+    def _sqs_queue(self, logical_id: str, p: dict) -> None:
+        attributes = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "MaximumMessageSize",
+                    "ReceiveMessageWaitTimeSeconds", "SqsManagedSseEnabled", "KmsMasterKeyId"):
+            if key in p:
+                value = p[key]
+                attributes[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        if "RedrivePolicy" in p:
+            attributes["RedrivePolicy"] = json.dumps(p["RedrivePolicy"])
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=p["QueueName"], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._set(logical_id, url, Arn=arn, QueueName=p["QueueName"], QueueUrl=url)
+
     # SES
     def _ses_emailidentity(self, logical_id: str, p: dict) -> None:
         # moto verifies at once; on AWS the recipient clicks a link.
@@ -489,6 +532,9 @@ def provision(endpoint_url: str, *, region: str = DEFAULT_REGION, stage: str = L
 
     prefix = f"{r.APP_PREFIX}-{stage}-"
     tables = {p["TableName"].removeprefix(prefix): p["TableName"] for p in table_properties.values()}
+    queues = {resolver.attrs[(logical_id, "QueueName")].removeprefix(prefix):
+              {"url": resolver.refs[logical_id], "arn": resolver.attrs[(logical_id, "Arn")], "logical_id": logical_id}
+              for logical_id, item in created.items() if item["type"] == "AWS::SQS::Queue"}
     environment = {k: str(v) for k, v in resolver(template.get("Globals", {}).get("Function", {})
                                                   .get("Environment", {}).get("Variables", {})).items()}
     pool_id = resolver.refs[r.USER_POOL]
@@ -505,6 +551,7 @@ def provision(endpoint_url: str, *, region: str = DEFAULT_REGION, stage: str = L
         "kms_key_id": resolver.attrs[(r.KEY, "Arn")],
         "kms_key_alias": resolver.refs[r.KEY_ALIAS],
         "tables": tables,
+        "queues": queues,
         "signing_key_parameter": environment["HAVEN_SIGNING_KEY_PARAMETER"],
         "signing_key_secret_arn": resolver.refs[r.SIGNING_SECRET],
         "mail_sender": values["MailSender"],
@@ -546,7 +593,7 @@ def apply_env(env: dict[str, str], environ=None) -> None:
 
 
 def reset_data(stack: dict) -> None:
-    """Empty every table and forget the mail sent, for test isolation.
+    """Empty every table and queue and forget the mail sent, for test isolation.
 
     When the emulator runs in this process (the tests' case) the tables' items are dropped in
     moto's memory (about 1 ms); otherwise each table is deleted and recreated from the template
@@ -554,6 +601,39 @@ def reset_data(stack: dict) -> None:
     if not _truncate_in_process(stack):
         _recreate_tables(stack)
     clear_sent_mail(stack)
+    purge_queues(stack)
+
+
+def purge_queues(stack: dict) -> None:
+    """Drop every message waiting in the stack's queues. In this process's emulator (the tests'
+    case) moto's queues are emptied in memory (PurgeQueue allows one call a minute); otherwise
+    what is visible is received and deleted."""
+    queues = list((stack.get("queues") or {}).values())
+    if not queues:
+        return
+    try:
+        from moto.sqs.models import sqs_backends
+
+        backend = sqs_backends[ACCOUNT_ID][stack["region"]]
+        found = [backend.queues[q["url"].rstrip("/").rsplit("/", 1)[1]] for q in queues]
+        for queue in found:
+            queue._messages = []
+            queue._pending_messages = set()
+        return
+    except Exception:  # another process's emulator, or moto's internals changed
+        pass
+    import boto3
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    aws_session_token="testing", region_name=stack["region"])
+    sqs = session.client("sqs", endpoint_url=stack["aws_endpoint_url"])
+    for queue in queues:
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue["url"], MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue["url"], ReceiptHandle=message["ReceiptHandle"])
 
 
 def _truncate_in_process(stack: dict) -> bool:

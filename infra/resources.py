@@ -2,7 +2,8 @@
 
 This is the single definition of everything that is not a Lambda function or the API
 itself: the DynamoDB tables (one per model in `ALL_MODELS`, derived from the PynamoDB
-metadata), the media bucket, the KMS key, the Cognito user pool, the signing-key secret,
+metadata), the media bucket, the KMS key, the exports queue and its dead-letter queue, the
+Cognito user pool, the signing-key secret,
 the SES sender identity, the Lambda execution role, alarms, API throttling and the
 functions' environment. `chalice package --merge-template infra/resources.json` merges it
 into the template Chalice generates; `infra/provision.py` stands the same document up in
@@ -14,7 +15,8 @@ the local emulator.
 The merge is a deep dict merge: keys given here win. Some entries are therefore partial, on
 purpose: `RestAPI` (adds MethodSettings and the access log to the API Chalice generates) and
 one entry per Lambda function (its role, its name, its own encrypted log group and, for the
-sweeps, reserved concurrency; Chalice cannot reference a role created in the same stack). A
+sweeps, reserved concurrency; Chalice cannot reference a role created in the same stack; for a
+queue's function, its SQS event source pointed at the stage's queue). A
 partial entry that no longer matches anything Chalice generates has no `Type` and fails
 cfn-lint, which the tests run.
 
@@ -121,6 +123,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "SweepReservedConcurrency": {
         "Type": "Number", "Default": 2, "MinValue": 1,
         "Description": "Reserved concurrency of each scheduled function (caps it and guarantees it).",
+    },
+    "QueueReservedConcurrency": {
+        "Type": "Number", "Default": 2, "MinValue": 1,
+        "Description": "Reserved concurrency of each queue's function (data exports: at most this many "
+                       "built at once; the others wait in the queue).",
     },
 }
 
@@ -298,6 +305,10 @@ KEY_ADMIN_ACTIONS = [
     "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 ]
 ROOM_KEY_CONTEXT = {"purpose": "room-key", "keys": ["purpose", "room_id"]}  # chalicelib/adapters/crypto.py
+# A user's own data key (a client's journal and mood notes; anyone's idempotency records): UserCipher.
+USER_KEY_CONTEXT = {"purpose": "user-key", "keys": ["purpose", "user_id"]}
+# A session request's data key (its note and decline reason): NoteCipher.
+REQUEST_KEY_CONTEXT = {"purpose": "request-key", "keys": ["purpose", "request_id"]}
 
 
 def _key_admin_statement() -> dict:
@@ -325,6 +336,22 @@ def key_policy() -> dict:
              "StringEquals": {"kms:EncryptionContext:purpose": ROOM_KEY_CONTEXT["purpose"]},
              "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ROOM_KEY_CONTEXT["keys"]},
              "Null": {"kms:EncryptionContext:room_id": "false"},
+         }},
+        {"Sid": "FunctionsUserKeys", "Effect": "Allow", "Principal": {"AWS": role},
+         # What a user keeps to themselves: a data key per user, made and opened with their context.
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+         "Condition": {
+             "StringEquals": {"kms:EncryptionContext:purpose": USER_KEY_CONTEXT["purpose"]},
+             "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": USER_KEY_CONTEXT["keys"]},
+             "Null": {"kms:EncryptionContext:user_id": "false"},
+         }},
+        {"Sid": "FunctionsRequestKeys", "Effect": "Allow", "Principal": {"AWS": role},
+         # Free text of session requests: a data key per request, made and opened with its context.
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+         "Condition": {
+             "StringEquals": {"kms:EncryptionContext:purpose": REQUEST_KEY_CONTEXT["purpose"]},
+             "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": REQUEST_KEY_CONTEXT["keys"]},
+             "Null": {"kms:EncryptionContext:request_id": "false"},
          }},
         {"Sid": "FunctionsMediaThroughS3", "Effect": "Allow", "Principal": {"AWS": role},
          "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
@@ -664,6 +691,39 @@ def secret_and_mail_resources() -> dict[str, dict]:
 ACCESS_LOG_TABLE = "AccessLogTable"
 CLINICAL_TABLE = "ClinicalTable"  # the clinical record's entries: created once, never changed
 
+# Queue-triggered functions: function name -> (queue logical id, dead-letter queue logical id).
+EXPORTS_QUEUE = "ExportsQueue"
+EXPORTS_DLQ = "ExportsDeadLetterQueue"
+QUEUES = {"exports": (EXPORTS_QUEUE, EXPORTS_DLQ)}
+QUEUE_FUNCTION_TIMEOUT = 900  # .chalice/config.json gives the exports function 15 minutes
+MAX_RECEIVES = 3
+SQS_KEY = "alias/aws/sqs"
+
+
+def queue_resources() -> dict[str, dict]:
+    """Per queue-triggered function: its queue and a dead-letter queue after 3 failed tries.
+    Messages carry ids only; SQS encrypts them at rest with the AWS managed key for SQS (so the
+    Haven key's policy needs no SQS grant, and Lambda's poller may read them)."""
+    resources: dict[str, dict] = {}
+    for name, (queue_id, dlq_id) in QUEUES.items():
+        resources[dlq_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": sub(f"{APP_PREFIX}-${{Stage}}-{name}-dlq"),
+                           "MessageRetentionPeriod": 14 * 24 * 3600, "KmsMasterKeyId": SQS_KEY},
+        }
+        resources[queue_id] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub(f"{APP_PREFIX}-${{Stage}}-{name}"),
+                # AWS requires at least the function's timeout; six times it, as AWS recommends.
+                "VisibilityTimeout": 6 * QUEUE_FUNCTION_TIMEOUT,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "KmsMasterKeyId": SQS_KEY,
+                "RedrivePolicy": {"deadLetterTargetArn": arn_of(dlq_id), "maxReceiveCount": MAX_RECEIVES},
+            },
+        }
+    return resources
+
 
 def signing_key_parameter_path() -> str:
     return f"/aws/reference/secretsmanager/{APP_PREFIX}-${{Stage}}-signing-key"
@@ -699,10 +759,15 @@ def role_statements(table_ids: list[str]) -> list[dict]:
             "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
             "Resource": arn_of(CLINICAL_TABLE)}] if CLINICAL_TABLE in table_ids else []),
         {"Sid": "MediaObjects", "Effect": "Allow",
-         "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+         # Multipart actions and version deletes: data exports are streamed in parts and, after
+         # 7 days, deleted with every version.
+         "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
+                    "s3:DeleteObjectVersion", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
          "Resource": sub(f"${{{BUCKET}.Arn}}/*")},
-        # ListBucket only so that HEAD of a missing upload answers 404, not 403.
-        {"Sid": "MediaBucket", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn_of(BUCKET)},
+        # ListBucket only so that HEAD of a missing upload answers 404, not 403; ListBucketVersions
+        # to find every version of an expired export.
+        {"Sid": "MediaBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+         "Resource": arn_of(BUCKET)},
         {"Sid": "SigningKeyParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
          "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
                          + signing_key_parameter_path())},
@@ -713,6 +778,13 @@ def role_statements(table_ids: list[str]) -> list[dict]:
         {"Sid": "Users", "Effect": "Allow",
          "Action": ["cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminGetUser"],
          "Resource": arn_of(USER_POOL)},
+        {"Sid": "Queues", "Effect": "Allow",
+         # The API sends; the queue's function receives, deletes, and reads its attributes.
+         "Action": ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility"],
+         "Resource": [arn_of(queue_id) for queue_id, _dlq in QUEUES.values()]},
+        # Talkcasts: synchronous speech synthesis only (no lexicons, no asynchronous tasks).
+        {"Sid": "Speech", "Effect": "Allow", "Action": ["polly:SynthesizeSpeech"], "Resource": "*"},
         {"Sid": "Logs", "Effect": "Allow",
          # Into the log groups the template declares (encrypted, with retention); no CreateLogGroup,
          # so no unencrypted group without retention can appear.
@@ -796,6 +868,7 @@ def environment() -> dict[str, Any]:
         "HAVEN_OPS_EMAIL": ref("OpsEmail"),
         "HAVEN_PUBLIC_BASE_URL": ref("PublicBaseUrl"),
         "HAVEN_CORS_ORIGINS": {"Fn::Join": [",", ref("CorsOrigins")]},
+        "HAVEN_EXPORTS_QUEUE_URL": ref(EXPORTS_QUEUE),
         "POWERTOOLS_SERVICE_NAME": APP_PREFIX,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -982,6 +1055,12 @@ def alarm_resources(function_ids: list[str], sweeps: dict[str, tuple[str, str]])
             "A reply promise was broken: a reply is overdue (runbook: ReplyPromisesBreachedAlarm)",
             _haven_metric("deadlines_replies_overdue")),
     }
+    for _name, (_queue_id, dlq_id) in QUEUES.items():
+        resources[f"{dlq_id}Alarm"] = _alarm(
+            f"{dlq_id} holds messages its function gave up on (runbook: DeadLetterQueueAlarm)",
+            {"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+             "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]},
+            statistic="Maximum")
     for function_id, (name, expression) in sweeps.items():
         resources[f"{function_id}BehindAlarm"] = _alarm(
             f"The {name} sweep is behind: its oldest due item waited too long (runbook: SweepBehindAlarm)",
@@ -1120,6 +1199,7 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
     resources.update(audit_resources(list(tables)))
     resources.update(identity_resources())
     resources.update(secret_and_mail_resources())
+    resources.update(queue_resources())
     resources.update(role_resources(list(tables)))
     resources.update(break_glass_resources(list(tables)))
     resources.update(log_resources(functions))
@@ -1138,6 +1218,13 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
                 **({"ReservedConcurrentExecutions": ref("SweepReservedConcurrency")} if function_id in sweeps else {}),
             },
         }
+    for name, (queue_id, _dlq) in QUEUES.items():
+        # Chalice names the queue by the placeholder ARN in app.py; the stage's queue is ours.
+        function_id = camel(name)
+        if function_id in resources:
+            resources[function_id]["Properties"]["Events"] = {
+                f"{function_id}SqsEventSource": {"Properties": {"Queue": arn_of(queue_id)}}}
+            resources[function_id]["Properties"]["ReservedConcurrentExecutions"] = ref("QueueReservedConcurrency")
     if "APIHandler" in function_ids:
         resources.update(gateway_response_resources())
         resources.update(api_logging_account_resources())
@@ -1164,6 +1251,7 @@ def build(chalice_app=None, models: Iterable | None = None) -> dict:
         "DashboardName": {"Value": ref(DASHBOARD)},
         "TrailBucketName": {"Value": ref(TRAIL_BUCKET)},
         "AccessLogsBucketName": {"Value": ref(ACCESS_LOGS_BUCKET)},
+        "ExportsQueueUrl": {"Value": ref(EXPORTS_QUEUE)},
     }
     for logical_id in tables:
         outputs[f"{logical_id}Name"] = {"Value": ref(logical_id)}

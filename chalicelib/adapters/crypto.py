@@ -144,3 +144,12 @@ class NoteCipher(MessageCipher):
     envelope scheme with one data key per request, bound to the request id. A request may be made
     to a provider the client shares no room with, so no room key can serve."""
     KEY_PURPOSE, BODY_PURPOSE, SCOPE = "request-key", "request-text", "request_id"
+
+
+class UserCipher(MessageCipher):
+    """What a user keeps to themselves (a client's journal entries and mood notes; anyone's answers
+    kept for Idempotency-Key retries): the same envelope scheme with one data key per user, bound to
+    the user id. They belong to no room, so no room key can serve (and a change of provider must
+    change nothing about who can read them). Callers name the body's purpose (`journal`,
+    `mood-note`, `idempotency-record`), so one kind cannot be passed off as another."""
+    KEY_PURPOSE, BODY_PURPOSE, SCOPE = "user-key", "user-data", "user_id"

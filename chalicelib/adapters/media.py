@@ -56,6 +56,11 @@ class MediaStore:
                                 MetadataDirective="COPY")
         self.delete(source)
 
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        """Store bytes Haven made itself (talkcasts) under SSE-KMS with our key."""
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                               ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key_id)
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 

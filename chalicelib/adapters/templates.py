@@ -77,6 +77,18 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Client $client_id has waited for a $provider_kind since $since ($reason) and nobody passes the "
         "matching filters. Assign one with PUT /ops/assignments.",
     ),
+    # between sessions and data rights (issue 15): dates only, never the homework's words
+    "homework_reminder": (
+        "Homework due tomorrow",
+        "You have homework from your provider due tomorrow, $due. Open the Haven app to see it, "
+        "and mark it done there when you have finished it.",
+    ),
+    "export_ready": (
+        "Your Haven data export is ready",
+        "The copy of your Haven data you asked for is ready. Download it from the Haven app "
+        "(Settings, Your data) before $available_until; after that it is deleted. If you did not "
+        "ask for it, contact us.",
+    ),
 }
 
 

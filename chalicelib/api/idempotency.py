@@ -3,7 +3,8 @@
 A retry with the same key and the same request gets the first answer again (status and body as
 stored); the same key with a different request is 409 `idempotency_mismatch`; a retry while the
 first is still running is 409 `request_in_progress`. Built on powertools' idempotency utility with
-the DynamoDB persistence store from `wiring` ("idempotency_store"), created on first use.
+the DynamoDB persistence store from `wiring` ("idempotency_store"), created on first use. The
+answer kept is sealed with the caller's own data key (it repeats what they wrote).
 """
 from __future__ import annotations
 
@@ -36,8 +37,27 @@ def run_once(caller, key: str, operation: str, path_args: dict, body, call, stat
     except IdempotencyAlreadyInProgressError:
         raise HavenError("A request with this Idempotency-Key is still being processed; retry shortly.",
                          "request_in_progress")
-    return Response(body=stored["body"], status_code=stored["status"],
+    return Response(body=_unseal(caller.id, stored), status_code=stored["status"],
                     headers={"Content-Type": "application/json"})
+
+
+PURPOSE = "idempotency-record"
+
+
+def _seal(owner_id: str, body: str) -> str:
+    """SPEC §2: what a caller wrote is encrypted wherever Haven keeps it, idempotency records
+    included: the answer kept for retries is sealed with the caller's own data key."""
+    import base64
+
+    return base64.b64encode(wiring.get("user_cipher").encrypt(owner_id, body, purpose=PURPOSE)).decode()
+
+
+def _unseal(owner_id: str, stored: dict) -> str:
+    import base64
+
+    if "sealed" not in stored:  # an answer kept before answers were sealed
+        return stored["body"]
+    return wiring.get("user_cipher").decrypt(owner_id, base64.b64decode(stored["sealed"]), purpose=PURPOSE)
 
 
 # Built on the first keyed request, once per container: the idempotency utility stays out of the
@@ -57,7 +77,7 @@ def _execute_once(*, request: dict, call, status: int, lambda_context=None) -> d
 
         def execute(request: dict, call, status: int) -> dict:
             # A HavenError propagates: powertools then deletes the record, so a retry is re-evaluated.
-            return {"status": status, "body": dumps(call())}
+            return {"status": status, "sealed": _seal(request["key"].split("|", 1)[0], dumps(call()))}
 
         _ONCE = idempotent_function(execute, data_keyword_argument="request",
                                     persistence_store=wiring.get("idempotency_store"), config=config)

@@ -302,3 +302,85 @@ AcceptProposal = Model(
 SessionRequestsQuery = page_query(status=Field("string", required=False, enum=(
     "requested", "proposed", "accepted", "declined", "expired", "lapsed", "withdrawn")))
 SessionRequestsQuery.name = "SessionRequestsQuery"
+
+
+# --- between sessions and data rights (issue 15) -------------------------------------------------
+
+def _local_date(value: str):
+    """A calendar date `YYYY-MM-DD` (the client's local date), strictly."""
+    from chalicelib.domain.between_sessions import parse_local_date
+    from chalicelib.errors import HavenError
+
+    try:
+        return parse_local_date(value, "date")
+    except HavenError:
+        raise ValueError("must be a date in the form YYYY-MM-DD.") from None
+
+
+def _voices() -> str:
+    from chalicelib.domain.between_sessions import DEFAULT_TALKCAST_VOICE, TALKCAST_VOICES
+
+    listed = ", ".join(f"{v.id} ({v.language_code}, {v.gender.lower()})" for v in TALKCAST_VOICES.values())
+    return f"Amazon Polly voice (neural), matched ignoring case; default {DEFAULT_TALKCAST_VOICE}. One of: {listed}"
+
+
+_EMOTIONS = ("happy", "calm", "hopeful", "grateful", "tired", "anxious", "sad", "angry", "lonely",
+             "stressed", "overwhelmed", "numb")  # domain.between_sessions.EMOTIONS (kept in step by a test)
+LOCAL_DATE = Field("string", max_len=10, check=_local_date, description="a local date, YYYY-MM-DD")
+
+JournalEntry = Model(
+    "JournalEntry",
+    text=Field("string", min_len=1, max_len=20_000, description="1..20,000 characters"),
+    shared=Field("boolean", required=False, default=False, description="visible to your provider (default false)"),
+)
+JournalQuery = page_query()
+JournalQuery.name = "JournalQuery"
+
+MoodCheckIn = Model(
+    "MoodCheckIn",
+    score=Field("integer", min=1, max=10),
+    emotions=Field("array", required=False, nullable=True, max_len=len(_EMOTIONS),
+                   items=Field("string", enum=_EMOTIONS), description="distinct, from the fixed list"),
+    note=Field("string", required=False, nullable=True, min_len=1, max_len=2_000),
+)
+MoodsQuery = page_query(**{
+    "from": Field("string", required=False, max_len=10,
+                  description="local date, inclusive (default: 28 days before `to`)"),
+    "to": Field("string", required=False, max_len=10, description="local date, exclusive (default: tomorrow)"),
+})
+MoodsQuery.name = "MoodsQuery"
+
+ClientSettings = Model("ClientSettings",
+                       share_moods=Field("boolean", description="your provider sees your mood check-ins"))
+
+NewGoal = Model(
+    "NewGoal",
+    title=Field("string", min_len=1, max_len=200),
+    due=Field("string", required=False, nullable=True, max_len=10, check=_local_date,
+              description="the client's local date, YYYY-MM-DD"),
+)
+GoalChange = Model(
+    "GoalChange",
+    status=Field("string", required=False, enum=("open", "done")),
+    title=Field("string", required=False, min_len=1, max_len=200),
+    due=Field("string", required=False, nullable=True, max_len=10, check=_local_date),
+)
+GoalsQuery = page_query()
+GoalsQuery.name = "GoalsQuery"
+
+NewHomework = Model(
+    "NewHomework",
+    title=Field("string", min_len=1, max_len=200),
+    instructions=Field("string", min_len=1, max_len=5_000),
+    due=Field("string", max_len=10, check=_local_date,
+              description="the client's local date; reminder at 09:00 client time the day before"),
+)
+HomeworkQuery = page_query()
+HomeworkQuery.name = "HomeworkQuery"
+
+NewTalkcast = Model(
+    "NewTalkcast",
+    title=Field("string", min_len=1, max_len=200),
+    script=Field("string", min_len=1, max_len=3_000, description="1..3,000 characters, plain text"),
+    voice=Field("string", required=False, nullable=True, max_len=40, description=_voices()),
+)

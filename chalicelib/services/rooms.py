@@ -60,7 +60,19 @@ def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
     if message.kind in ("audio", "video"):
         out["media_id"] = message.media_id
         out["media_url"] = media_url
+    if message.talkcast:  # an audio message Haven synthesized from the provider's script (its body)
+        words = talkcast_words(room_id, message, key_blob)
+        out.update(talkcast=True, title=words.get("title"), voice=words.get("voice"))
     return out
+
+
+def talkcast_words(room_id: str, message: MessageModel, key_blob: bytes | None = None) -> dict:
+    """A talkcast's sealed words, `{"title", "script", "voice"}` (services/talkcasts.py writes them)."""
+    import json
+
+    if message.body is None:
+        return {}
+    return json.loads(wiring.get("cipher").decrypt(room_id, message.body, key_blob, purpose="talkcast"))
 
 
 def count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | None:

@@ -66,6 +66,7 @@ class UserModel(Model):
     accepting = BooleanAttribute(null=True)  # not stored (older items) counts as true
     active_clients = NumberAttribute(null=True)  # moved only in the transaction that moves a client
     deactivated_at = UnicodeAttribute(null=True)
+    share_moods = BooleanAttribute(null=True)  # clients: their provider sees their moods (default off)
     directory = UnicodeAttribute(null=True)  # "provider" while active, "inactive_provider" after
     directory_index = DirectoryIndex()
     by_email = ByEmailIndex()
@@ -141,6 +142,7 @@ class MessageModel(Model):
     created_at = UnicodeAttribute()
     body = BinaryAttribute(null=True, legacy_encoding=False)
     media_id = UnicodeAttribute(null=True)
+    talkcast = BooleanAttribute(null=True)  # an audio message Haven synthesized; `body` holds its script
     # the room's per-author message counts right after this message (for read markers)
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)
@@ -348,7 +350,7 @@ class AccessLogModel(Model):
     reader_role = UnicodeAttribute()
     room_id = UnicodeAttribute(null=True)
     booking_id = UnicodeAttribute(null=True)
-    resource = UnicodeAttribute()  # messages | record | questionnaire | measures
+    resource = UnicodeAttribute()  # messages | record | questionnaire | measures | journal | moods
 
 
 # --- the clinical record ------------------------------------------------------------------------
@@ -484,8 +486,73 @@ class SessionRequestModel(Model):
     by_provider = RequestsByProvider()
 
 
+# --- between sessions and data rights (issue 15) ------------------------------------------------
+
+class SharedJournalIndex(GlobalSecondaryIndex):
+    Meta = index_meta("shared", AllProjection())
+    shared_client_id = UnicodeAttribute(hash_key=True)  # only on shared journal entries (sparse)
+    id = UnicodeAttribute(range_key=True)
+
+
+class BetweenModel(Model):
+    """What a client keeps between sessions, private to them: their own data key (`id` "key";
+    providers have that item too, for their idempotency records),
+    journal entries (`jr_<ms><hex>`) and mood check-ins (`md_<ms><hex>`), ids in time order.
+    Free text (`body`: an entry's text, a mood's note) is encrypted with the client's data key.
+    A journal entry the client shares also carries `shared_client_id`, which puts it in the
+    sparse `shared` index the provider reads."""
+    Meta = meta("between")
+    client_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # key | journal | mood
+    created_at = UnicodeAttribute(null=True)
+    body = BinaryAttribute(null=True, legacy_encoding=False)
+    key_blob = BinaryAttribute(null=True, legacy_encoding=False)  # the client's data key, KMS-encrypted
+    shared = BooleanAttribute(null=True)
+    shared_client_id = UnicodeAttribute(null=True)
+    score = NumberAttribute(null=True)
+    emotions = ListAttribute(of=UnicodeAttribute, null=True)
+    shared_index = SharedJournalIndex()
+
+
+class RoomWorkModel(Model):
+    """Goals (`gl_<ms><hex>`) and homework (`hw_<ms><hex>`) of a room. Their words (`body`: JSON
+    of title and instructions) are encrypted with the room's key; dates and statuses are not."""
+    Meta = meta("room_work")
+    room_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # goal | homework
+    client_id = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    body = BinaryAttribute(null=True, legacy_encoding=False)
+    due = UnicodeAttribute(null=True)  # a local date, YYYY-MM-DD
+    status = UnicodeAttribute()  # open | done
+    done_at = UnicodeAttribute(null=True)
+    reminder_at = UnicodeAttribute(null=True)  # homework: when its reminder is (or was) due
+
+
+class ExportModel(Model):
+    """A client's data export (`ex_<ms><hex>`), plus one `active` item per client while an export
+    is being prepared (created with `attribute_not_exists`: one export at a time)."""
+    Meta = meta("exports")
+    client_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(null=True)  # preparing | ready | expired
+    created_at = UnicodeAttribute(null=True)
+    export_id = UnicodeAttribute(null=True)  # on the `active` item: the export holding it
+    object_key = UnicodeAttribute(null=True)
+    ready_at = UnicodeAttribute(null=True)
+    available_until = UnicodeAttribute(null=True)
+    size_bytes = NumberAttribute(null=True)
+    building_until = UnicodeAttribute(null=True)  # a builder's lease (SQS may deliver twice)
+    deleted_at = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: list[type[Model]] = [
     UserModel, RoomModel, MessageModel, MediaModel, TimerModel, NotificationModel,
     LedgerModel, IdempotencyModel, BookingModel, ClaimModel, LinkModel, AccessLogModel, RevocationModel,
     ClinicalModel, RatingQueueModel, ListingModel, ReferralModel, SessionRequestModel,
+    BetweenModel, RoomWorkModel, ExportModel,
 ]

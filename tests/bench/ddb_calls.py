@@ -163,6 +163,10 @@ def run() -> list[dict]:
       f"/rooms/{eap_room}/messaging-sessions/{session['id']}", eap_client, expect=(409,),
       label="always 409 cannot_cancel")
 
+    # --- between sessions and data exports, if this build has them
+    if ("/clients/me/journal", "POST") in m.routes:
+        _between(m, clock, client, provider, room_id)
+
     # --- live sessions (bookings and emailed links), if this build has them
     if ("/bookings", "POST") in m.routes:
         held = _bookings(m, api, clock, client, provider)
@@ -197,6 +201,31 @@ def run() -> list[dict]:
         out.append(result("dynamodb calls, worst route", value, "calls", target=f"<= {TARGET}",
                           ok=value <= TARGET, note=name.removeprefix("dynamodb calls, ")))
     return out
+
+
+def _between(m: Measure, clock, client, provider, room_id: str) -> None:
+    m("POST", "/clients/me/journal", "/clients/me/journal", client, {"text": "a good day", "shared": True})
+    m("GET", "/clients/me/journal", "/clients/me/journal", client)
+    m("GET", "/rooms/{room_id}/journal", f"/rooms/{room_id}/journal", provider)
+    m("POST", "/clients/me/moods", "/clients/me/moods", client, {"score": 7, "emotions": ["calm"], "note": "ok"})
+    m("PATCH", "/clients/me/settings", "/clients/me/settings", client, {"share_moods": True})
+    m("GET", "/clients/me/moods", "/clients/me/moods", client)
+    m("GET", "/rooms/{room_id}/moods", f"/rooms/{room_id}/moods", provider)
+    goal = m("POST", "/rooms/{room_id}/goals", f"/rooms/{room_id}/goals", client, {"title": "walk"})
+    m("GET", "/rooms/{room_id}/goals", f"/rooms/{room_id}/goals", provider)
+    m("PATCH", "/rooms/{room_id}/goals/{goal_id}", f"/rooms/{room_id}/goals/{goal['id']}", provider,
+      {"status": "done"})
+    homework = m("POST", "/rooms/{room_id}/homework", f"/rooms/{room_id}/homework", provider,
+                 {"title": "diary", "instructions": "a line a day", "due": "2026-11-30"})
+    m("GET", "/rooms/{room_id}/homework", f"/rooms/{room_id}/homework", client)
+    m("POST", "/rooms/{room_id}/homework/{homework_id}/done", f"/rooms/{room_id}/homework/{homework['id']}/done",
+      client)
+    clock.advance(minutes=1)
+    m("POST", "/rooms/{room_id}/talkcasts", f"/rooms/{room_id}/talkcasts", provider,
+      {"title": "breathing", "script": "Breathe in for four, out for six."})
+    export = m("POST", "/clients/me/exports", "/clients/me/exports", client, expect=(202,))
+    m("GET", "/clients/me/exports/{export_id}", f"/clients/me/exports/{export['id']}", client,
+      label="preparing")
 
 
 def _referral_code(email: str) -> str:

@@ -142,6 +142,70 @@ EXTRA.update({
 })
 
 
+# Between sessions and data exports: acting rows first make what they act on (through the services).
+def _as(user, role):
+    from chalicelib.identity import Caller
+
+    return Caller(user.id, user.email, role)
+
+
+def _sharing_moods(ctx, who):
+    from chalicelib import wiring
+    from chalicelib.services import moods
+
+    moods.update_settings(_as(ctx["client"], "client"), {"share_moods": True}, wiring.clock()())
+
+
+def _goal_then(body):
+    def make(ctx, who):
+        from chalicelib import wiring
+        from chalicelib.services import goals
+
+        ctx["goal_id"] = goals.create(_as(ctx["client"], "client"), ctx["room_id"], {"title": "g"},
+                                      wiring.clock()())["id"]
+        return body
+    return make
+
+
+def _homework(ctx, who):
+    from chalicelib import wiring
+    from chalicelib.services import homework
+
+    ctx["homework_id"] = homework.assign(_as(ctx["provider"], "provider"), ctx["room_id"],
+                                         {"title": "t", "instructions": "i", "due": "2026-11-30"},
+                                         wiring.clock()())["id"]
+
+
+def _export(ctx, who):
+    from chalicelib import wiring
+    from chalicelib.services import exports
+
+    if "export_id" not in ctx:
+        ctx["export_id"] = exports.request(_as(ctx["client"], "client"), wiring.clock()())["id"]
+
+
+_CLIENTS = only({CLIENT: 200, OTHER_CLIENT: 200})
+EXTRA.update({
+    ("POST", "/clients/me/journal"): ({"text": "hi"}, only({CLIENT: 201, OTHER_CLIENT: 201})),
+    ("GET", "/clients/me/journal"): (None, _CLIENTS),
+    ("GET", "/rooms/{room_id}/journal"): (None, only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("POST", "/clients/me/moods"): ({"score": 5}, only({CLIENT: 201, OTHER_CLIENT: 201})),
+    ("GET", "/clients/me/moods"): (None, _CLIENTS),
+    ("GET", "/rooms/{room_id}/moods"): (_sharing_moods, only({PROVIDER: 200, OTHER_PROVIDER: 404})),
+    ("PATCH", "/clients/me/settings"): ({"share_moods": True}, _CLIENTS),
+    ("POST", "/rooms/{room_id}/goals"): ({"title": "g"}, {**MEMBERS_ONLY, CLIENT: 201, PROVIDER: 201}),
+    ("GET", "/rooms/{room_id}/goals"): (None, MEMBERS_ONLY),
+    ("PATCH", "/rooms/{room_id}/goals/{goal_id}"): (_goal_then({"status": "done"}), MEMBERS_ONLY),
+    ("POST", "/rooms/{room_id}/homework"): ({"title": "t", "instructions": "i", "due": "2026-11-30"},
+                                           only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("GET", "/rooms/{room_id}/homework"): (None, MEMBERS_ONLY),
+    ("POST", "/rooms/{room_id}/homework/{homework_id}/done"): (_homework, only({CLIENT: 200, OTHER_CLIENT: 404})),
+    ("POST", "/rooms/{room_id}/talkcasts"): ({"title": "t", "script": "s"}, only({PROVIDER: 201, OTHER_PROVIDER: 404})),
+    ("POST", "/clients/me/exports"): (None, only({CLIENT: 202, OTHER_CLIENT: 202})),
+    ("GET", "/clients/me/exports/{export_id}"): (_export, only({CLIENT: 200, OTHER_CLIENT: 404})),
+})
+
+
 def test_every_registered_route_is_in_the_table():
     registered = {(method, path) for (path, method) in ROUTES}
     missing = sorted(registered - set(TABLE) - set(EXTRA))
@@ -163,7 +227,8 @@ def _path(template, ctx):
     return template.format(client_id=ctx["client"].id, provider_id=ctx["provider"].id, room_id=ctx["room_id"],
                            session_id="ms_unknown", booking_id=ctx.get("booking_id", "bk_unknown"),
                            token=ctx.get("token", "unknown"), request_id=ctx.get("request_id", "sr_unknown"),
-                           referral_id=ctx.get("referral_id", "ref_unknown"))
+                           referral_id=ctx.get("referral_id", "ref_unknown"), export_id=ctx.get("export_id", "ex_unknown"),
+                           goal_id=ctx.get("goal_id", "gl_unknown"), homework_id=ctx.get("homework_id", "hw_unknown"))
 
 
 @pytest.mark.parametrize("method,path", sorted({**TABLE, **EXTRA}))

@@ -190,3 +190,59 @@ def test_the_log_buckets_are_private_and_encrypted(fresh):
         rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
         assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms"), logical_id
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled", logical_id
+
+
+def test_each_queue_function_has_its_queue_and_a_dead_letter_queue(fresh):
+    stack, client = fresh
+    sqs = client("sqs")
+    assert set(stack["queues"]) == {"exports", "exports-dlq"}
+    attributes = sqs.get_queue_attributes(QueueUrl=stack["queues"]["exports"]["url"],
+                                          AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == stack["queues"]["exports-dlq"]["arn"]
+    assert int(redrive["maxReceiveCount"]) == 3
+    assert int(attributes["VisibilityTimeout"]) >= 900  # at least the exports function's timeout
+    env = provision.env_for(stack)
+    assert env["HAVEN_EXPORTS_QUEUE_URL"] == stack["queues"]["exports"]["url"]
+
+
+def test_the_local_drainer_hands_queued_messages_to_their_function_and_keeps_failures(fresh):
+    """What `make run` does for queue-triggered functions (neither chalice local nor moto does it)."""
+    from chalice.app import SQSEventConfig
+
+    from infra.queues import QueueDrainer, drain
+
+    stack, client = fresh
+    sqs = client("sqs")
+    seen, fail = [], {"now": False}
+
+    def exports(event, context):
+        if fail["now"]:
+            raise RuntimeError("the function failed")
+        seen.extend(record["body"] for record in event["Records"])
+
+    class FakeApp:
+        event_sources = [SQSEventConfig("exports", "app.exports", None, "arn:x", 1, 0, None)]
+        handler_map = {"exports": exports}
+
+    url = stack["queues"]["exports"]["url"]
+    for body in ('{"n": 1}', '{"n": 2}'):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    drainer = QueueDrainer(FakeApp(), stack, sqs=sqs, interval=0.05)
+    assert [f.name for f in drainer.functions] == ["exports"]
+    drainer.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 10
+        while len(seen) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        drainer.stop(timeout=5)
+    assert sorted(seen) == ['{"n": 1}', '{"n": 2}']
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    fail["now"] = True
+    sqs.send_message(QueueUrl=url, MessageBody='{"n": 3}')
+    assert drain(FakeApp(), "exports", stack["queues"]["exports"], sqs, stack["region"], retry_seconds=0) == \
+        {"handled": 0, "failed": 1}
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ['{"n": 3}']  # still there

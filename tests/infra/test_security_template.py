@@ -138,18 +138,19 @@ def test_every_use_of_the_key_is_bound_to_a_service_or_an_encryption_context():
             or "aws:SourceArn" in condition, statement["Sid"]
 
 
-def test_the_functions_use_the_key_directly_only_with_the_room_key_context_the_code_uses():
-    from chalicelib.adapters.crypto import MessageCipher
+def test_the_functions_use_the_key_directly_only_with_the_key_contexts_the_code_uses():
+    from chalicelib.adapters.crypto import MessageCipher, NoteCipher, UserCipher
 
-    context = MessageCipher(None, "key", None)._context("room-1")
+    # every envelope cipher the code has: rooms' keys, users' own keys, session requests' keys
+    contexts = [cipher(None, "key", None)._context("id-1") for cipher in (MessageCipher, UserCipher, NoteCipher)]
     direct = [s for s in key_statements() if s["Principal"] == {"AWS": {"Fn::GetAtt": ["LambdaRole", "Arn"]}}
               and uses_the_key(s) and "kms:ViaService" not in json.dumps(s.get("Condition", {}))]
-    assert len(direct) == 1
-    statement = direct[0]
-    assert sorted(actions(statement)) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    condition = statement["Condition"]
-    assert condition["StringEquals"] == {"kms:EncryptionContext:purpose": context["purpose"]}
-    assert sorted(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == sorted(context)
+    assert len(direct) == len(contexts)
+    for statement, context in zip(direct, contexts):
+        assert sorted(actions(statement)) == ["kms:Decrypt", "kms:GenerateDataKey"]
+        condition = statement["Condition"]
+        assert condition["StringEquals"] == {"kms:EncryptionContext:purpose": context["purpose"]}
+        assert sorted(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == sorted(context)
     # ...and the IAM policy grants no KMS at all: the key policy is the one place.
     statements = RESOURCES["LambdaPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert not [a for s in statements for a in actions(s) if a.startswith("kms:")]

@@ -36,10 +36,18 @@ def test_the_committed_template_is_what_the_generator_writes():
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
+    import fcntl
+
     out = tmp_path_factory.mktemp("package")
-    result = subprocess.run(
-        [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/resources.json", str(out)],
-        cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600)
+    # `chalice package` caches the deployment zip in .chalice/deployments/: two xdist workers
+    # packaging at once would read each other's half-written zip. One at a time.
+    cache = ROOT / ".chalice" / "deployments"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".package.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(
+            [str(BIN / "chalice"), "package", "--stage", "prod", "--merge-template", "infra/resources.json", str(out)],
+            cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return out / "sam.json"
 
@@ -71,11 +79,13 @@ def test_the_packaged_functions_can_never_move_their_clock(packaged):
 
 # checkov on the packaged template: every failed check fails the test unless skipped here, for
 # the resources named, with the reason. A skip that no longer matches a failure fails too.
-FUNCTIONS = {"APIHandler", "Reminders", "Deadlines", "Discharges", "Revocations"}
+FUNCTIONS = {"APIHandler", "Reminders", "Deadlines", "Discharges", "Revocations", "Exports"}
 CHECKOV_SKIPS: dict[str, tuple[set[str], str]] = {
     "CKV_AWS_116": (FUNCTIONS, "Dead-letter queue: the API is invoked synchronously (nothing to dead-letter); "
                                "the sweeps are idempotent and re-read what is due at the next run, and a failed "
-                               "run raises the function's Errors alarm."),
+                               "run raises the function's Errors alarm. The exports function is fed by SQS: its "
+                               "dead-letter queue is the queue's redrive target (alarmed), which is where AWS "
+                               "puts it for an event source mapping."),
     "CKV_AWS_117": (FUNCTIONS, "VPC: Haven has no private network resources; the functions call only AWS APIs "
                                "over TLS with IAM. A VPC would add NAT or endpoints and narrow nothing."),
     "CKV_AWS_173": (FUNCTIONS, "Environment encryption with a customer key: the variables are resource names "
@@ -282,3 +292,50 @@ def test_the_gateway_answers_unknown_paths_and_content_types_in_the_error_envelo
         assert responses[kind]["StatusCode"] == status
         assert json.loads(responses[kind]["ResponseTemplates"]["application/json"])["error"]["code"] == code
         assert responses[kind]["RestApiId"] == {"Ref": "RestAPI"}
+
+
+# --- queues and speech (issue 15) -----------------------------------------------------------
+
+def _role_statements(template: dict) -> list[dict]:
+    return template["Resources"]["LambdaPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_the_exports_function_is_wired_to_its_queue_which_dead_letters(packaged):
+    template = json.loads(packaged.read_text())
+    function = template["Resources"]["Exports"]
+    events = function["Properties"]["Events"]
+    assert [e["Type"] for e in events.values()] == ["SQS"]
+    assert [e["Properties"]["Queue"] for e in events.values()] == [{"Fn::GetAtt": ["ExportsQueue", "Arn"]}]
+    assert function["Properties"]["Timeout"] == 900
+    queue = template["Resources"]["ExportsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ExportsDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= function["Properties"]["Timeout"]
+    assert template["Resources"]["ExportsDeadLetterQueueAlarm"]["Type"] == "AWS::CloudWatch::Alarm"
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["HAVEN_EXPORTS_QUEUE_URL"] == {"Ref": "ExportsQueue"}
+
+
+def test_the_role_may_synthesize_speech_and_nothing_else_of_polly():
+    polly = [a for s in _role_statements(committed()) for a in
+             ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if a.startswith("polly:")]
+    assert polly == ["polly:SynthesizeSpeech"]
+
+
+def test_the_role_reaches_the_exports_queue_and_may_delete_every_version_of_an_export():
+    statements = {s["Sid"]: s for s in _role_statements(committed())}
+    assert statements["Queues"]["Resource"] == [{"Fn::GetAtt": ["ExportsQueue", "Arn"]}]
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= set(statements["Queues"]["Action"])
+    assert {"s3:DeleteObjectVersion", "s3:AbortMultipartUpload"} <= set(statements["MediaObjects"]["Action"])
+    assert "s3:ListBucketVersions" in statements["MediaBucket"]["Action"]
+
+
+def test_the_functions_may_use_the_key_for_users_own_data_keys_only_with_their_context():
+    statements = {s["Sid"]: s for s in committed()["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"]}
+    user_keys = statements["FunctionsUserKeys"]
+    assert user_keys["Principal"] == {"AWS": {"Fn::GetAtt": ["LambdaRole", "Arn"]}}
+    assert sorted(user_keys["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert user_keys["Condition"]["StringEquals"] == {"kms:EncryptionContext:purpose": "user-key"}
+    assert user_keys["Condition"]["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": ["purpose", "user_id"]}
+    from chalicelib.adapters.crypto import UserCipher
+
+    assert UserCipher(None, "key", None)._context("u") == {"purpose": "user-key", "user_id": "u"}
