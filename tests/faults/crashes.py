@@ -129,7 +129,7 @@ def sweep(clock, name: str, at: datetime) -> dict:
 
 def matrix(aws_calls, fresh: Callable[[], Scene], act: Callable[[Scene], object],
            check: Callable[[Scene, object, Point | None, list], list[str]], *,
-           retry: Callable[[Scene], object] | None = None, warm_up: bool = True,
+           retry: Callable[[Scene], object] | None = None, warm_up: bool = False,
            stack: dict | None = None) -> tuple[list[Point], list[str]]:
     """Crash after each AWS call of `act` in turn; retry; check. Returns (points, failures).
 
@@ -138,7 +138,7 @@ def matrix(aws_calls, fresh: Callable[[], Scene], act: Callable[[Scene], object]
     crash finding."""
     stack = stack or ensure_stack()
     retry = retry or act
-    if warm_up:  # fill the container's one-time caches (signing key, JWKS, data keys) outside the record
+    if warm_up:  # `fresh()` forgets the container's caches (wiring.reset), so every run starts equally cold
         act(fresh())
     scene = fresh()
     with aws_calls.recording() as calls:

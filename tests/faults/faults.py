@@ -47,12 +47,14 @@ class MailServiceDown(ConnectionError):
 
 @dataclass
 class Point:
-    """The `nth` call (1-based) of `name` in one request: where a crash is injected."""
+    """The `nth` call (1-based) of `name` in one request: where a crash is injected. `table` (the
+    DynamoDB table(s) the call wrote, as recorded) only labels it."""
     name: str
     nth: int = 1
+    table: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        return f"{self.name}#{self.nth}"
+        return f"{self.name}#{self.nth}" + (f" ({self.table})" if self.table else "")
 
 
 class AwsCalls:
@@ -63,6 +65,7 @@ class AwsCalls:
         self._armed: Point | None = None
         self._seen: dict[str, int] = {}
         self.fired: Point | None = None
+        self._local = threading.local()
 
     # installation ---------------------------------------------------------------------------
     def install(self) -> None:
@@ -74,6 +77,7 @@ class AwsCalls:
 
         session = base.shared_session()
         if id(session) not in self._sessions:
+            session.register("before-parameter-build.dynamodb", self._tables, unique_id="haven-tests-faults-tables")
             session.register("after-call", self._after_call, unique_id="haven-tests-faults")
             self._sessions.add(id(session))
         # Forget the clients made before the handler existed (botocore copied the session's
@@ -123,12 +127,26 @@ class AwsCalls:
         finally:
             self.disarm()
 
+    def _tables(self, params=None, **_kwargs) -> None:
+        """Which table(s) the coming DynamoDB call names (a label for the record)."""
+        params = params or {}
+        names = [params["TableName"]] if "TableName" in params else []
+        for item in params.get("TransactItems") or []:
+            for op in item.values():
+                if isinstance(op, dict) and op.get("TableName"):
+                    names.append(op["TableName"])
+        names += list((params.get("RequestItems") or {}).keys())
+        short = sorted({n.rsplit("-", 1)[-1] for n in names})
+        self._local.table = "+".join(short)
+
     def _after_call(self, event_name: str, **_kwargs) -> None:
         # event_name: "after-call.<service id>.<Operation>"
         name = event_name.split(".", 1)[1] if "." in event_name else event_name
+        table = getattr(self._local, "table", "") if name.startswith("dynamodb.") else ""
+        self._local.table = ""
         with self._lock:
             if self._recording is not None:
-                self._recording.append(name)
+                self._recording.append(Call(name, table))
             armed = self._armed
             if armed is None or armed.name != name:
                 return
@@ -152,6 +170,15 @@ def is_write(name: str) -> bool:
     return name.split(".", 1)[-1] not in READS
 
 
+class Call(str):
+    """A recorded call's name (`dynamodb.PutItem`), with the table(s) it named."""
+
+    def __new__(cls, name: str, table: str = ""):
+        value = super().__new__(cls, name)
+        value.table = table
+        return value
+
+
 def points_of(calls: Iterable[str], every_call: bool | None = None) -> list[Point]:
     """Each call of a recorded request as a crash point (the Nth call of its operation): every
     call with `every_call` (default: HAVEN_FAULTS=full), else the first call and every write."""
@@ -164,7 +191,7 @@ def points_of(calls: Iterable[str], every_call: bool | None = None) -> list[Poin
     for index, name in enumerate(calls):
         seen[name] = seen.get(name, 0) + 1
         if every_call or index == 0 or is_write(name):
-            out.append(Point(name, seen[name]))
+            out.append(Point(str(name), seen[name], getattr(name, "table", "")))
     return out
 
 
