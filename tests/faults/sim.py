@@ -129,6 +129,8 @@ class Config:
     # sessions a provider books at a given moment for a given client (index), on top of the random ones:
     # [(client index, made at, starts at)], so a short run surely has sessions inside its outages
     pinned: list = field(default_factory=list)
+    # when clients write ([from, to)); default: the whole run but its last 2 hours
+    message_window: tuple | None = None
 
 
 class Scenario:
@@ -321,9 +323,10 @@ class Scenario:
     # messages --------------------------------------------------------------------------------
     def _make_messages(self) -> None:
         c = self.config
+        first, last = c.message_window or (c.start, c.end - timedelta(hours=2))
         for client in self.clients:
             for _ in range(self.rng.choice((0, 1, 1, 2))):
-                at = self._minute(c.start, c.end - timedelta(hours=2))
+                at = self._minute(first, last)
                 m = Message(client, "client", at)
                 self.messages.append(m)
                 self._add(at, "message", m)
@@ -904,8 +907,9 @@ def week(clients: int, seed: int = 9) -> Config:
     rng = random.Random(seed + 1)
     marks = _marks(start, end)
     f = Faults(
-        ses_outages=[(datetime(2026, 10, 30, 13, tzinfo=UTC), datetime(2026, 10, 30, 19, tzinfo=UTC)),  # 6 h
-                     (datetime(2026, 11, 3, 14, 50, tzinfo=UTC), datetime(2026, 11, 3, 15, 20, tzinfo=UTC))],
+        # 6 h and 30 min; they end between two runs, as a real recovery would
+        ses_outages=[(datetime(2026, 10, 30, 12, 57, tzinfo=UTC), datetime(2026, 10, 30, 18, 57, tzinfo=UTC)),
+                     (datetime(2026, 11, 3, 14, 47, tzinfo=UTC), datetime(2026, 11, 3, 15, 17, tzinfo=UTC))],
         scheduler_outages=[(datetime(2026, 11, 2, 14, tzinfo=UTC), datetime(2026, 11, 2, 16, tzinfo=UTC))],  # 2 h
         missed={m for m in marks if rng.random() < 0.01}
         | set(_marks(datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 6, 25, tzinfo=UTC))),
@@ -924,8 +928,8 @@ def two_days(clients: int = 8, seed: int = 3) -> Config:
     end = datetime(2026, 11, 1, 18, tzinfo=UTC)
     marks = _marks(start, end)
     f = Faults(
-        ses_outages=[(datetime(2026, 10, 31, 12, tzinfo=UTC), datetime(2026, 10, 31, 18, tzinfo=UTC)),
-                     (datetime(2026, 11, 1, 13, 40, tzinfo=UTC), datetime(2026, 11, 1, 14, 10, tzinfo=UTC))],
+        ses_outages=[(datetime(2026, 10, 31, 11, 58, tzinfo=UTC), datetime(2026, 10, 31, 17, 58, tzinfo=UTC)),
+                     (datetime(2026, 11, 1, 13, 37, tzinfo=UTC), datetime(2026, 11, 1, 14, 7, tzinfo=UTC))],
         scheduler_outages=[(datetime(2026, 10, 31, 20, tzinfo=UTC), datetime(2026, 10, 31, 22, tzinfo=UTC))],
         missed=set(_marks(datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 1, 6, 25, tzinfo=UTC))),
         replays={m for m in marks if m.minute in (15, 45) and m.hour % 3 == 0},
@@ -936,5 +940,6 @@ def two_days(clients: int = 8, seed: int = 3) -> Config:
               (1, datetime(2026, 10, 31, 6, 7, tzinfo=UTC), datetime(2026, 10, 31, 15, 30, tzinfo=UTC)),
               (2, datetime(2026, 10, 31, 7, 3, tzinfo=UTC), datetime(2026, 10, 31, 17, 30, tzinfo=UTC)),  # ends after
               (3, datetime(2026, 10, 31, 2, 11, tzinfo=UTC), datetime(2026, 11, 1, 14, tzinfo=UTC))]  # in the 30 min
+    # clients write from Thursday on, so reply deadlines (8 working hours) fall due on Friday, in the run
     return Config(clients=clients, start=start, end=end, faults=f, seed=seed, history=timedelta(hours=44),
-                  pinned=pinned)
+                  pinned=pinned, message_window=(datetime(2026, 10, 29, 12, tzinfo=UTC), start + timedelta(hours=2)))

@@ -1,6 +1,6 @@
 """`make soak`: a simulated week of Haven under faults, judged by the oracle (issue 9).
 
-    python -m tests.faults.soak                    # 50 and 200 clients
+    python -m tests.faults.soak                    # 50 and 200 clients (each in its own process)
     python -m tests.faults.soak --clients 50       # one size
     python -m tests.faults.soak --days 2           # a shorter stretch (from the same start)
 
@@ -10,13 +10,19 @@ emulator's store, the `reminders` and `deadlines` sweeps every 5 minutes as of t
 with runs missed (1 % at random, and the hour of the DST change), a 2-hour scheduler outage, replays
 of the same moment (2 %) and of an old moment (1 h, 6 h back), two runs at once (2 %), and the mail
 service down for 6 hours and for 30 minutes. Prints one table row per size and exits non-zero when a
-promise was broken (the rows' details follow the table).
+promise was broken (the broken promises follow the table). Each size runs in its own process with its
+own emulator, two at a time.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 
@@ -38,47 +44,83 @@ def table(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
-    parser.add_argument("--days", type=float, default=None, help="simulate fewer days than the week")
-    parser.add_argument("--seed", type=int, default=9)
-    args = parser.parse_args(argv)
-
-    # quiet: a week is ~5,000 sweep runs; their INFO lines and metrics would only slow it down
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+def run_one(clients: int, days: float | None, seed: int) -> dict:
+    """One size in this process: its own emulator, the week, the verdict."""
     from tests.support.aws import ensure_stack, reset_data
 
     ensure_stack()
     import app  # noqa: F401 (the composition root: outbox channels, templates, handlers)
     from chalicelib import wiring
+    from chalicelib.observability import logger
     from tests.faults.sim import simulate, week
 
-    rows, failed = [], []
-    for n in args.clients:
-        reset_data()
-        wiring.reset()
-        config = week(n, seed=args.seed)
-        if args.days:
-            config.end = config.start + timedelta(days=args.days)
-        started = time.monotonic()
+    logger.setLevel("ERROR")  # ~5,000 sweep runs and an outage's retries: their lines only slow it down
+    reset_data()
+    wiring.reset()
+    config = week(clients, seed=seed)
+    if days:
+        config.end = config.start + timedelta(days=days)
+    started = time.monotonic()
 
-        def progress(mark, k, total, n=n, started=started):
-            print(f"  {n} clients: {mark:%a %d %b %H:%M}Z ({k}/{total} periods, "
-                  f"{(time.monotonic() - started) / 60:.1f} min)", file=sys.stderr, flush=True)
+    def progress(mark, k, total):
+        print(f"  {clients} clients: {mark:%a %d %b %H:%M}Z ({k}/{total} periods, "
+              f"{(time.monotonic() - started) / 60:.1f} min)", file=sys.stderr, flush=True)
 
-        print(f"simulating {n} clients, {config.start:%d %b} to {config.end:%d %b %H:%M}Z ...", file=sys.stderr,
-              flush=True)
+    print(f"simulating {clients} clients, {config.start:%d %b} to {config.end:%d %b %H:%M}Z ...", file=sys.stderr,
+          flush=True)
+    with contextlib.redirect_stdout(io.StringIO()):  # the metrics lines (EMF) each run prints
         verdict = simulate(config, progress=progress)
-        minutes = (time.monotonic() - started) / 60
-        rows.append(_row(verdict, minutes))
-        if not verdict.ok:
-            failed.append((n, verdict))
-    print(f"\nHaven under faults, simulated {date.today().isoformat()} (python -m tests.faults.soak)\n")
+    minutes = (time.monotonic() - started) / 60
+    return {"row": _row(verdict, minutes), "ok": verdict.ok, "problems": verdict.problems()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--days", type=float, default=None, help="simulate fewer days than the week")
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="sizes run at once")
+    parser.add_argument("--json", help=argparse.SUPPRESS)  # a child process: write the result here
+    args = parser.parse_args(argv)
+
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(run_one(args.clients[0], args.days, args.seed), out)
+        return 0
+
+    results: dict[int, dict] = {}
+    if len(args.clients) == 1 or args.jobs <= 1:
+        for n in args.clients:
+            results[n] = run_one(n, args.days, args.seed)
+    else:
+        pending = list(args.clients)
+        running: list[tuple[int, subprocess.Popen, str]] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            while pending or running:
+                while pending and len(running) < args.jobs:
+                    n = pending.pop(0)
+                    path = os.path.join(tmp, f"{n}.json")
+                    command = [sys.executable, "-m", "tests.faults.soak", "--clients", str(n), "--seed",
+                               str(args.seed), "--json", path] + (["--days", str(args.days)] if args.days else [])
+                    running.append((n, subprocess.Popen(command), path))
+                time.sleep(1)
+                for item in list(running):
+                    n, process, path = item
+                    if process.poll() is None:
+                        continue
+                    running.remove(item)
+                    if process.returncode == 0 and os.path.exists(path):
+                        with open(path) as f:
+                            results[n] = json.load(f)
+                    else:
+                        results[n] = {"row": [str(n)] + ["error"] * (len(COLUMNS) - 1), "ok": False,
+                                      "problems": f"the run exited with {process.returncode}"}
+    rows = [results[n]["row"] for n in args.clients]
+    print(f"\nHaven under faults, simulated on {date.today().isoformat()} (python -m tests.faults.soak)\n")
     print(table(rows))
-    for n, verdict in failed:
-        print(f"\n{n} clients: promises broken\n{verdict.problems()}")
+    failed = [n for n in args.clients if not results[n]["ok"]]
+    for n in failed:
+        print(f"\n{n} clients: promises broken\n{results[n]['problems']}")
     return 1 if failed else 0
 
 
