@@ -278,3 +278,19 @@ def test_reply_deadlines_across_the_dst_change_and_a_brazilian_holiday(world, ap
         sweep(clock, "deadlines", due)
         sweep(clock, "deadlines", due + PERIOD)
         assert [m.at for m in _sent(mailer, provider.email, "reply_overdue")] == [due], zone
+
+
+def test_a_24h_reminder_not_sent_by_an_hour_before_the_start_is_never_sent(world, api, clock, mailer):
+    """SPEC: "a 24 h reminder not sent by 1 h before start is skipped". The mail service is down from
+    its moment until 30 minutes before the session: the reminder ("session tomorrow") is moot by then."""
+    clock.at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    client, provider, _ = _scene(world, api)
+    start = datetime(2026, 11, 26, 15, tzinfo=UTC)
+    _confirmed(api, client, provider, start)
+    mailer.outages = [(start - timedelta(hours=24), start - timedelta(minutes=30))]
+    sweep(clock, "reminders", start - timedelta(hours=24))
+    for back in (timedelta(hours=23), timedelta(hours=2)):  # retried, still down
+        sweep(clock, "deadlines", start - back)
+    sweep(clock, "deadlines", start - timedelta(minutes=30))  # up again, half an hour before the session
+    for who in (client, provider):
+        assert not _sent(mailer, who.email, "remind_long"), "a 'session tomorrow' email 30 minutes before it"
