@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from tests.functional.conftest import *  # noqa: F401,F403 (the emulator first, then the app; shared fixtures)
-from tests.functional.conftest import START  # noqa: F401
 
 from chalicelib import wiring  # noqa: E402
 from tests.faults.faults import AWS_CALLS, FlakyMailer  # noqa: E402

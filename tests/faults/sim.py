@@ -590,7 +590,8 @@ class Verdict:
     after_moot: int = 0
     late: int = 0
     dropped_moot: int = 0  # what Haven counted (notices it dropped)
-    dropped_expected: int = 0  # what the oracle allows to be dropped
+    dropped_expected: int = 0  # recorded, and moot before the mail service was back: to be dropped
+    skipped_expected: int = 0  # moot before any run after its moment (missed runs): never recorded
     max_recovery_minutes: float = 0.0
     credit_drift: int = 0
     double_bookings: int = 0
@@ -605,7 +606,8 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not (self.lost or self.duplicated or self.after_cancel or self.after_moot or self.late
-                    or self.credit_drift or self.double_bookings or self.race_failures or self.unexpected
+                    or self.dropped_moot != self.dropped_expected or self.credit_drift or self.double_bookings
+                    or self.race_failures or self.unexpected
                     or self.refused or self.errors or self.max_recovery_minutes > PERIOD.total_seconds() / 60)
 
     def problems(self) -> str:
@@ -645,15 +647,16 @@ class Judge:
                 return wall
         return None
 
-    def opportunity(self, x: Expect) -> tuple[datetime | None, datetime | None]:
-        """(first chance to send it, the recovery it waited for or None)."""
+    def opportunity(self, x: Expect) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """(first chance to send it, the recovery it waited for or None, the first attempt: the
+        request, or the first run of the sweep that makes it, whether or not the mail service was up)."""
         first = x.due if x.origin == "request" else self.first_run(x.origin, x.due)
         if first is None:
-            return None, None
+            return None, None, None
         if self.ses_up(first):
-            return first, None
+            return first, None, first
         back = self.recovery(first)
-        return self.first_run("deadlines", back), back
+        return self.first_run("deadlines", back), back, first
 
     # what the scenario calls for ------------------------------------------------------------
     def expectations(self) -> list[Expect]:
@@ -747,7 +750,7 @@ class Judge:
         v = Verdict(clients=len(self.s.clients), refused=len(self.r.refused), errors=len(self.r.errors),
                     runs=len(self.r.runs))
         d = {k: [] for k in ("lost", "duplicated", "after_cancel", "after_moot", "late", "unexpected", "refused",
-                             "errors", "credit_drift", "double_bookings", "races")}
+                             "errors", "credit_drift", "double_bookings", "races", "dropped")}
         d["refused"], d["errors"] = list(self.r.refused), list(self.r.errors)
         sent = [read_email(m.to, m.subject, m.text, m.at) for m in self.r.mailer.sent]
         judged = [e for e in sent if e.kind in BOOKING_KINDS or e.kind.startswith("reply_overdue")]
@@ -767,7 +770,7 @@ class Judge:
                     v.after_cancel += 1
                     d["after_cancel"].append(label)
                 continue
-            opp, back = self.opportunity(x)
+            opp, back, attempt = self.opportunity(x)
             deadline = min([t for t in (x.moot, x.cancelled) if t is not None], default=None)
             must = opp is not None and (deadline is None or opp < deadline) and opp + PERIOD <= end
             if must:
@@ -775,7 +778,10 @@ class Judge:
             elif not emails:
                 if opp is None or opp + PERIOD > end:
                     continue  # not yet due when the run ended
-                v.dropped_expected += 1
+                if attempt is not None and attempt < deadline:
+                    v.dropped_expected += 1  # recorded, then moot while the mail service was down
+                else:
+                    v.skipped_expected += 1  # the first run after its moment came after it was moot
                 continue
             if not emails:
                 v.lost += 1
@@ -801,7 +807,10 @@ class Judge:
             if not used[i]:
                 v.unexpected += 1
                 d["unexpected"].append(f"{e.kind} to {e.to}: {e.subject} at {z(e.at)}")
-        v.dropped_moot = self._dropped()
+        dropped = self._dropped()
+        v.dropped_moot = len(dropped)
+        if v.dropped_moot != v.dropped_expected:
+            d["dropped"] = [f"Haven dropped {v.dropped_moot}, the oracle expects {v.dropped_expected}"] + dropped
         v.credit_drift = self._credits(d["credit_drift"])
         v.double_bookings = self._double_bookings(d["double_bookings"])
         v.races = len(self.r.races)
@@ -812,11 +821,12 @@ class Judge:
         v.details = d
         return v
 
-    def _dropped(self) -> int:
+    def _dropped(self) -> list[str]:
+        """The emails Haven dropped as moot (test-only read of the outbox)."""
         from chalicelib.store.models import NotificationModel
 
-        return sum(1 for n in NotificationModel.scan(NotificationModel.status == "dropped")
-                   if n.template != "room_message")
+        return [f"{n.id} (created {n.created_at}, dropped {n.sent_at})"
+                for n in NotificationModel.scan(NotificationModel.status == "dropped") if n.template != "room_message"]
 
     def _credits(self, details: list) -> int:
         """Credits conserved: for every client and billing period, the credits Haven counts as used

@@ -10,9 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
-
-from tests.faults.crashes import Cast, duplicate_allowed, exactly_once, mail, matrix, never, sweep
+from tests.faults.crashes import Cast, duplicate_allowed, exactly_once, mail, matrix, sweep
 from tests.faults.oracle import read_email, reply_due
 from tests.functional.booking_world import EVERY_DAY, z
 

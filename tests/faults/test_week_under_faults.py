@@ -28,5 +28,4 @@ def test_two_days_under_faults_keep_every_promise(quiet_logs, clock):
     print(verdict)
     assert verdict.expected > 20 and verdict.runs > 1000, "the scenario exercised too little"
     assert verdict.dropped_expected > 0, "the outage made nothing moot: the scenario lost its point"
-    assert verdict.ok, verdict.problems()
-    assert verdict.dropped_moot >= verdict.dropped_expected
+    assert verdict.ok, f"{verdict}\n{verdict.problems()}"
