@@ -366,7 +366,7 @@ class Runner:
         import uuid
 
         from chalicelib.identity import Caller
-        from chalicelib.services import clients, ops, providers
+        from chalicelib.services import clients, matching, ops, providers
 
         now = self.wall()
         windows = [{"weekday": d, "start": DAY_START.strftime("%H:%M"), "end": DAY_END.strftime("%H:%M")}
@@ -382,7 +382,8 @@ class Runner:
             clients.register(Caller(c.id, c.email, "client"),
                              {"name": f"Client {c.key}", "date_of_birth": date(1990, 4, 21), "timezone": c.tz,
                               "region": "US-NY", "languages": ["en"]}, now)
-            c.room_id = ops.assign({"client_id": c.id, "provider_id": c.provider.id}, now)["room_id"]
+            c.room_id = matching.assign(Caller("ops-sim", "ops@haven.example", "ops"),
+                                        {"client_id": c.id, "provider_id": c.provider.id}, now)["room_id"]
             ops.set_plan(c.id, {"kind": "subscription", "live_credits": LIVE_CREDITS, "period_anchor": ANCHOR}, now)
 
     # actions --------------------------------------------------------------------------------

@@ -372,9 +372,6 @@ def test_posting_a_voice_message(aws_calls, cast, api, clock, stack):
 
 # --- creating a provider: Cognito user, then group, then profile ----------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 5: creating a provider that crashes after the Cognito user "
-                   "exists: the retry creates the profile but never adds the `providers` group (403 on their own "
-                   "routes)")
 def test_creating_a_provider(aws_calls, cast, api, clock, cognito, ops_user, stack):
     from tests.faults.crashes import provider_body
     from tests.support.cognito import unique_email
