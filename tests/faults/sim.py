@@ -368,6 +368,17 @@ class Runner:
         from chalicelib.identity import Caller
         from chalicelib.services import clients, matching, ops, providers
 
+        from chalicelib.store.models import ALL_MODELS
+
+        # Every table's client made here, in the main thread: PynamoDB makes a model's botocore client
+        # on first use, from that thread's session, and two threads (a race, two runs at once) making
+        # their first clients at the same moment have failed inside botocore ("Unable to load data for:
+        # endpoints") under the in-process emulator. A Lambda serves one request at a time.
+        from chalicelib.store import base
+
+        for model in ALL_MODELS:
+            model._get_connection().connection.client  # noqa: B018 (made, not used)
+        base._shared_connection().client  # noqa: B018 (transactions and batch reads)
         now = self.wall()
         windows = [{"weekday": d, "start": DAY_START.strftime("%H:%M"), "end": DAY_END.strftime("%H:%M")}
                    for d in range(7)]
