@@ -15,7 +15,7 @@ EMAIL ?=
 PASSWORD ?=
 NAME ?=
 
-.PHONY: run test invoke outbox user clock bench package resources deps clean
+.PHONY: run test soak invoke outbox user clock bench package resources deps clean
 
 # The virtualenv is (re)installed only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -37,6 +37,10 @@ run: $(STAMP)
 
 test: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest -q -n 2 tests
+
+# A simulated week under faults (issue 9): 50 and 200 clients; prints the promises table. CLIENTS="50" for one size.
+soak: $(STAMP)
+	$(PY) -m tests.faults.soak $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(DAYS),--days $(DAYS))
 
 invoke: $(STAMP)
 	@test -n "$(FN)" || { echo "usage: make invoke FN=<reminders|deadlines|discharges> [TIME=2026-11-23T09:00:00Z]"; exit 2; }

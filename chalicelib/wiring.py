@@ -59,6 +59,12 @@ def subscribe(event: str, handler: Callable[..., Any]) -> None:
         handlers.append(handler)
 
 
+def unsubscribe(event: str, handler: Callable[..., Any]) -> None:
+    handlers = _handlers.get(event, [])
+    if handler in handlers:
+        handlers.remove(handler)
+
+
 def publish(event: str, *args, **kwargs) -> None:
     for handler in _handlers.get(event, ()):
         handler(*args, **kwargs)

@@ -497,5 +497,6 @@ def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, no
     return Change("reminded", b, (SettleTimer(timer_id, "sent"),),
                   (Notice(b, f"remind_{which}", f"booking_reminder_{which}", ("client", "provider"),
                           version=b.version, extra=extra, guarded=True,
-                          moot_at=b.starts_at if which == "long" else b.ends_at),
+                          # SPEC: a 24 h reminder not sent by 1 h before start is skipped (a retry too)
+                          moot_at=b.starts_at - timedelta(hours=skip_within_hours) if which == "long" else b.ends_at),
                    RoomNote(b, f"remind_{which}", f"remind_{which}", version=b.version)))

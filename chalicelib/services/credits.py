@@ -9,6 +9,6 @@ from chalicelib.store.models import UserModel
 
 
 def credits_now(user: UserModel, now: datetime) -> dict:
-    if not user.plan:
-        return {"live": 0, "messaging": 0}
+    if not user.plan:  # no plan: nothing to count (not "none left"), so a client app shows no counter
+        return {"live": None, "messaging": None}
     return policy.credits_left(user.plan, ledger.usage(user.id), user.timezone or "UTC", now)

@@ -89,7 +89,11 @@ def show(token: str, now: datetime) -> tuple[int, str]:
                '<button class="confirm" type="submit">Confirm</button></form>'
                '<form method="post" action="?action=decline"><input type="hidden" name="action" value="decline">'
                '<button class="decline" type="submit">Decline</button></form></div>')
-    return 200, _html("Session request", "<p>A client asked for a session with you.</p>" + _details(booking) + buttons)
+    from chalicelib.store import users as user_store
+
+    client = user_store.get(booking.client_id)  # the provider sees who asks (SPEC Safety)
+    who = html.escape(client.name) if client is not None and client.name else "A client"
+    return 200, _html("Session request", f"<p>{who} asked for a session with you.</p>" + _details(booking) + buttons)
 
 
 def act(token: str, action: str | None, now: datetime) -> tuple[int, str]:

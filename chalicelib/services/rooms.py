@@ -33,7 +33,14 @@ def list_rooms(caller: Caller, limit: int, cursor: str | None) -> dict:
     if after is not None and not isinstance(after, str):
         raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
     rooms, more = room_store.page_for_member(caller.role, caller.id, limit, after)
-    return {"items": [room_summary(room) for room in rooms],
+    names = {}
+    if caller.is_provider and rooms:  # the provider sees who their clients are; nobody else does
+        from chalicelib.store.base import batch_get
+        from chalicelib.store.models import UserModel
+
+        names = {i: u.name for i, u in batch_get({UserModel: [r.client_id for r in rooms]})[UserModel].items()}
+    return {"items": [{**room_summary(room), **({"client_name": names.get(room.client_id)} if caller.is_provider
+                                                 else {})} for room in rooms],
             "next": cursors.encode(scope, rooms[-1].id) if more and rooms else None}
 
 

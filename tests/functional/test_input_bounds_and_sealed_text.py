@@ -61,3 +61,17 @@ def test_an_email_goes_to_the_profile_address_as_it_is_when_sent(world, api):
     to_client = [(to, files) for to, subject, files in mailer.sent if to == "moved@haven.example"]
     assert len(to_client) == 1 and b"moved@haven.example" in to_client[0][1][0]  # the invitation's attendee
     assert sc.client.email not in [to for to, _, _ in mailer.sent]
+
+
+def test_a_provider_sees_their_clients_name_and_nobody_else_does(world, api):
+    from chalicelib.store.models import UserModel
+
+    sc = scene(world, api)
+    booking = book(api, sc, WED_10_NY)
+    name = UserModel.get(sc.client.id).name
+    for path in (f"/rooms/{sc.room_id}", f"/bookings/{booking['id']}"):
+        assert api.get(path, sc.provider).json["client_name"] == name
+        assert "client_name" not in api.get(path, sc.client).json
+    assert [r["client_name"] for r in api.get("/rooms", sc.provider).json["items"]] == [name]
+    assert [b["client_name"] for b in api.get("/bookings", sc.provider).json["items"]] == [name]
+    assert "client_name" not in api.get("/bookings", sc.client).json["items"][0]

@@ -195,11 +195,15 @@ def test_a_change_of_provider_hands_the_same_room_over_with_its_history(api, wor
     client, old, room_id, booking = _scene_with_history(api, world)
     new = world.provider()
     seen = []
-    wiring.subscribe("provider_changed", lambda **event: seen.append(event))
+
+    def listener(**event):
+        seen.append(event)
+
+    wiring.subscribe("provider_changed", listener)
     try:
         reply = api.post("/clients/me/provider-change", client, {"provider_kind": "therapist", "reason": "no fit"})
     finally:
-        wiring._handlers["provider_changed"].clear()
+        wiring.unsubscribe("provider_changed", listener)  # only ours: the app's own handlers stay
     assert reply.status == 200
     assert reply.json == {"status": "matched", "provider_id": new.id, "room_id": room_id,
                           "reasons": ["near_time_zone"]}

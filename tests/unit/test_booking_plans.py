@@ -740,7 +740,7 @@ def test_a_24_hour_reminder_goes_to_both_by_email_and_in_the_room():
     assert (change.action, change.result) == ("reminded", b)
     assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
     assert change.notices == (Notice(b, "remind_long", "booking_reminder_long", ("client", "provider"), version=3,
-                                     guarded=True, moot_at=b.starts_at),
+                                     guarded=True, moot_at=b.starts_at - hours(SKIP_WITHIN_HOURS)),
                               RoomNote(b, "remind_long", "remind_long", version=3))
 
 
@@ -866,5 +866,5 @@ def test_reminders_are_guarded_by_the_booking_version_and_moot_when_their_moment
     b = booking("confirmed", hours(20), version=3)
     long_notice = remind(b, "long").notices[0]
     short_notice = remind(replace(b, starts_at=NOW + minutes(10), ends_at=NOW + minutes(55)), "short").notices[0]
-    assert (long_notice.guarded, long_notice.moot_at) == (True, b.starts_at)
+    assert (long_notice.guarded, long_notice.moot_at) == (True, b.starts_at - hours(SKIP_WITHIN_HOURS))
     assert (short_notice.guarded, short_notice.moot_at) == (True, NOW + minutes(55))

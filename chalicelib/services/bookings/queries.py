@@ -53,9 +53,24 @@ def viewer_fields(b: plans.Booking, caller: Caller) -> dict:
     return {}
 
 
+def client_names(caller: Caller, client_ids) -> dict[str, str]:
+    """A provider sees the name of each client they care for (SPEC Safety); nobody else's. One
+    BatchGetItem for a page."""
+    if not caller.is_provider or not client_ids:
+        return {}
+    from chalicelib.store.base import batch_get
+    from chalicelib.store.models import UserModel
+
+    found = batch_get({UserModel: list(dict.fromkeys(client_ids))})[UserModel]
+    return {i: u.name for i, u in found.items()}
+
+
 def get_booking(caller: Caller, booking_id: str, now: datetime) -> dict:
     b = member_booking(caller, booking_id)
-    return {**render(b, now), **viewer_fields(b, caller)}
+    out = {**render(b, now), **viewer_fields(b, caller)}
+    if caller.is_provider:
+        out["client_name"] = client_names(caller, [b.client_id]).get(b.client_id)
+    return out
 
 
 def list_bookings(caller: Caller, query: dict, now: datetime) -> dict:
@@ -87,7 +102,10 @@ def list_bookings(caller: Caller, query: dict, now: datetime) -> dict:
         items.append(b)
         positions.append([model.starts_at, model.id])
     next_cursor = cursors.encode(scope, positions[-1]) if more and items else None
-    return {"items": [{**render(b, now), **viewer_fields(b, caller)} for b in items], "next": next_cursor}
+    names = client_names(caller, [b.client_id for b in items])
+    return {"items": [{**render(b, now), **viewer_fields(b, caller),
+                       **({"client_name": names.get(b.client_id)} if caller.is_provider else {})} for b in items],
+            "next": next_cursor}
 
 
 def next_session(room: RoomModel, now: datetime) -> dict | None:
