@@ -220,19 +220,19 @@ def test_a_duplicate_delivery_builds_once(api, world, stack):
 def test_registered_sections_are_written_and_listed(api, world, stack):
     client = world.client()
 
-    def requests_section(ctx):
-        ctx.json("requests.json", [{"id": "req_1", "client_id": ctx.client_id}], "Session requests")
+    def later_section(ctx):  # an area added later, registering its own file
+        ctx.json("later/things.json", [{"id": "t_1", "client_id": ctx.client_id}], "Things of a later area")
 
-    export_sections.register("requests", requests_section)
+    export_sections.register("later_area", later_section)
     try:
         _, ready = _export(api, client, stack)
     finally:
-        export_sections.unregister("requests")
+        export_sections.unregister("later_area")  # never another test's (or bootstrap's) section
     archive = _download(ready["url"])
-    assert _member(archive, "requests.json") == [{"id": "req_1", "client_id": client.id}]
+    assert _member(archive, "later/things.json") == [{"id": "t_1", "client_id": client.id}]
     manifest = _member(archive, "manifest.json")
-    assert "requests" in manifest["sections"]
-    assert {"name": "requests.json", "description": "Session requests", "items": 1} in manifest["files"]
+    assert "later_area" in manifest["sections"]
+    assert {"name": "later/things.json", "description": "Things of a later area", "items": 1} in manifest["files"]
 
 
 def test_an_unregistered_client_cannot_export(api, cognito):
