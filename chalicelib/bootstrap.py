@@ -23,12 +23,12 @@ def start() -> None:
     global _started
     if _started:
         return
-    from chalicelib.services import alerts, outbox, replies, rooms
+    from chalicelib.services import alerts, channels, outbox, replies
     from chalicelib.services.bookings import notices as booking_notices
     from chalicelib.services.bookings import queries as booking_queries
 
-    outbox.register_channel(outbox.EMAIL, _send_email)
-    outbox.register_channel(outbox.ROOM_MESSAGE, _post_room_message(rooms))
+    outbox.register_channel(outbox.EMAIL, channels.send_email)
+    outbox.register_channel(outbox.ROOM_MESSAGE, channels.post_room_message)
     booking_notices.register_templates()
     outbox.register_guard("booking", booking_queries.still_confirmed_at)
     from chalicelib.services.clinical import risk_messages
@@ -58,32 +58,3 @@ def _care_pathways() -> None:
     wiring.subscribe("provider_changed", requests.on_provider_changed)
     wiring.subscribe("provider_deactivated", requests.on_provider_deactivated)
     wiring.subscribe("held_time_wanted", requests.on_held_time_wanted)
-
-
-def _send_email(to: str, template: str, params: dict, attachments, now) -> None:
-    """The email channel: a member recipient (`user:<id>`) is sent to the profile's address as it
-    is now (SPEC: read when the email is sent), and their calendar file is made for that address."""
-    from chalicelib.adapters import templates
-    from chalicelib.services import outbox
-    from chalicelib.services.bookings import notices as booking_notices
-    from chalicelib.store import users as user_store
-
-    params = dict(params)
-    calendar = params.pop("_ics", None)
-    if to.startswith(outbox.USER):
-        user = user_store.get(to[len(outbox.USER):])
-        if user is None or not user.email:
-            raise outbox.Moot("the recipient has no profile any more")
-        to = user.email
-    files_in = list(attachments or [])
-    if calendar:
-        files_in.append(booking_notices.calendar_attachment(calendar, to, now))
-    subject, text, html = templates.render(template, params)
-    files = [(a["filename"], a["content_type"], a["data"].encode()) for a in files_in]
-    wiring.get("mailer").send(to, subject, text, html, files)
-
-
-def _post_room_message(rooms):
-    def post(room_id: str, template: str, params: dict, attachments, now) -> None:
-        rooms.post_system(room_id, params["text"], now)
-    return post

@@ -35,10 +35,7 @@ def list_rooms(caller: Caller, limit: int, cursor: str | None) -> dict:
     rooms, more = room_store.page_for_member(caller.role, caller.id, limit, after)
     names = {}
     if caller.is_provider and rooms:  # the provider sees who their clients are; nobody else does
-        from chalicelib.store.base import batch_get
-        from chalicelib.store.models import UserModel
-
-        names = {i: u.name for i, u in batch_get({UserModel: [r.client_id for r in rooms]})[UserModel].items()}
+        names = {i: u.name for i, u in user_store.get_many([r.client_id for r in rooms]).items()}
     return {"items": [{**room_summary(room), **({"client_name": names.get(room.client_id)} if caller.is_provider
                                                  else {})} for room in rooms],
             "next": cursors.encode(scope, rooms[-1].id) if more and rooms else None}

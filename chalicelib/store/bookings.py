@@ -56,40 +56,6 @@ def _claim(claim: str, booking_id: str, ends_at: datetime) -> ClaimModel:
     return ClaimModel(claim, booking_id=booking_id, expires=ends_at + CLAIM_TTL)
 
 
-def add_claims(tx, ids: list[str], booking_id: str, ends_at: datetime) -> None:
-    for claim in ids:
-        tx.save(_claim(claim, booking_id, ends_at), condition=ClaimModel.id.does_not_exist())
-
-
-def release_claims(tx, ids: list[str], booking_id: str) -> None:
-    for claim in ids:
-        tx.delete(ClaimModel(claim), condition=ClaimModel.booking_id == booking_id)
-
-
-def move_claims(tx, old_ids: list[str], old_booking_id: str, new_ids: list[str], new_booking_id: str,
-                new_ends_at: datetime) -> None:
-    """Reschedule: one transaction may touch an item once, so a granule both bookings occupy is
-    handed over (updated under the old holder's name) rather than deleted and created again."""
-    old, new = set(old_ids), set(new_ids)
-    for claim in new_ids:
-        if claim in old:
-            tx.update(ClaimModel(claim), actions=[ClaimModel.booking_id.set(new_booking_id),
-                                                  ClaimModel.expires.set(new_ends_at + CLAIM_TTL)],
-                      condition=ClaimModel.booking_id == old_booking_id)
-        else:
-            tx.save(_claim(claim, new_booking_id, new_ends_at), condition=ClaimModel.id.does_not_exist())
-    release_claims(tx, [c for c in old_ids if c not in new], old_booking_id)
-
-
-def transition(tx, booking: BookingModel, actions: list, *, expect_status: str | None = None) -> None:
-    """Update a booking under its optimistic lock: the stored version (and status) must still be
-    the ones read; the version moves on."""
-    condition = BookingModel.version == int(booking.version)
-    if expect_status is not None:
-        condition &= BookingModel.status == expect_status
-    tx.update(BookingModel(booking.id), actions=[*actions, BookingModel.version.add(1)], condition=condition)
-
-
 def timer(timer_id: str, kind: str, due_kind: str, due_at: datetime, booking_id: str, created_at: str,
           data: dict | None = None) -> TimerModel:
     return TimerModel(timer_id, kind=kind, ref_id=booking_id, created_at=created_at, data=data or {},
@@ -100,28 +66,6 @@ def due_timers(due_kind: str, now: datetime, page_size: int):
     """Every due item of a kind, oldest first, read lazily page by page: the caller stops when its
     time budget is spent (`chalicelib.budget`), so a backlog drains in one run."""
     return TimerModel.due.query(due_kind, TimerModel.due_at <= sortable(now), page_size=page_size)
-
-
-def settle_timer(tx_or_none, timer_item: TimerModel, settled_at: str, outcome: str) -> bool:
-    """Take a timer out of the due index, once: the update is conditioned on the timer still
-    being due (and on its version), so two sweep runs never both act on it."""
-    actions = [TimerModel.due_kind.remove(), TimerModel.due_at.remove(), TimerModel.settled_at.set(settled_at),
-               TimerModel.stage.set(1), TimerModel.data.set({**(timer_item.data or {}), "outcome": outcome})]
-    condition = TimerModel.due_at.exists()
-    if tx_or_none is not None:
-        tx_or_none.update(timer_item, actions=actions, condition=condition)
-        return True
-    from pynamodb.exceptions import UpdateError
-
-    from chalicelib.store.errors import condition_failed
-
-    try:
-        timer_item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
 
 
 def page(index_name: str, member_id: str, start: datetime | None, end: datetime | None, page_size: int,
@@ -158,7 +102,6 @@ def link(link_hash: str) -> LinkModel | None:
 
 def instant(value: str | None) -> datetime | None:
     return parse_iso(value) if value else None
-
 
 
 # --- values and keys ----------------------------------------------------------------------------

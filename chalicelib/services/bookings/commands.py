@@ -17,7 +17,7 @@ from chalicelib.domain import booking_plans as plans
 from chalicelib.domain import bookings as rules
 from chalicelib.domain import credits as policy
 from chalicelib.domain import questionnaires
-from chalicelib.errors import HavenError, NotFound, ValidationError
+from chalicelib.errors import HavenError, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.observability import metrics
 from chalicelib.services.bookings import parties as reads

@@ -58,11 +58,7 @@ def client_names(caller: Caller, client_ids) -> dict[str, str]:
     BatchGetItem for a page."""
     if not caller.is_provider or not client_ids:
         return {}
-    from chalicelib.store.base import batch_get
-    from chalicelib.store.models import UserModel
-
-    found = batch_get({UserModel: list(dict.fromkeys(client_ids))})[UserModel]
-    return {i: u.name for i, u in found.items()}
+    return {i: u.name for i, u in user_store.get_many(client_ids).items()}
 
 
 def get_booking(caller: Caller, booking_id: str, now: datetime) -> dict:
