@@ -5,8 +5,9 @@ its channels, registers the email templates, and subscribes the handlers of doma
 is the only module that knows which service reacts to what, so services never import each
 other in a circle (a test checks the whole import graph of `chalicelib`).
 
-    message_posted(room, caller, message, now, other)   risk language in client messages,
-                                                        replies (the reply promise), alerts
+    message_staged(post)                                 the reply promise, alerts: staged in the
+                                                        message's own transaction (services.rooms.Post)
+    message_posted(room, caller, message, now, other)   risk language in client messages
     booking_changed(change, now)                         a referral client's discharge timer
     provider_changed(client_id, old_provider_id, now)    open session requests end (provider_unavailable)
     provider_deactivated(provider_id, now)               the same, for all of the provider's requests
@@ -35,8 +36,9 @@ def start() -> None:
 
     # Risk language first: it never raises, so a failure in a later handler cannot skip it.
     wiring.subscribe("message_posted", risk_messages.on_member_message)
-    wiring.subscribe("message_posted", replies.on_member_message)
-    wiring.subscribe("message_posted", alerts.on_member_message)
+    # The reply promise and the alert are written in the message's own transaction.
+    wiring.subscribe("message_staged", replies.on_message_staged)
+    wiring.subscribe("message_staged", alerts.on_message_staged)
     _care_pathways()
     _export_sections()
     _started = True

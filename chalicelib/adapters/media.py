@@ -51,10 +51,14 @@ class MediaStore:
 
     def promote(self, source: str, target: str) -> None:
         """Move an accepted upload out of `pending/` (where abandoned uploads expire by lifecycle)."""
+        self.copy(source, target)
+        self.delete(source)
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an accepted upload out of `pending/` (the same copy again is harmless)."""
         self.client.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": source},
                                 ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key_id,
                                 MetadataDirective="COPY")
-        self.delete(source)
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes Haven made itself (talkcasts) under SSE-KMS with our key."""

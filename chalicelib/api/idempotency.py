@@ -30,8 +30,11 @@ def run_once(caller, key: str, operation: str, path_args: dict, body, call, stat
         raise ValidationError(f"`Idempotency-Key` may be at most {MAX_KEY_CHARS} characters.")
     request = {"key": f"{caller.id}|{operation}|{key}",
                "payload": json.loads(json.dumps({"path": path_args, "body": body}, default=json_default))}
+    from chalicelib import request_key
+
     try:
-        stored = _execute_once(request=request, call=call, status=status, lambda_context=lambda_context)
+        with request_key.bound(request["key"]):  # a retry after a crash past the commit rebuilds the answer
+            stored = _execute_once(request=request, call=call, status=status, lambda_context=lambda_context)
     except IdempotencyValidationError:
         raise HavenError("This Idempotency-Key was already used for a different request.", "idempotency_mismatch")
     except IdempotencyAlreadyInProgressError:

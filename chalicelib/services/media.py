@@ -10,35 +10,22 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key, pending_key
-from chalicelib.clock import iso, parse_iso
+from chalicelib.clock import iso
 from chalicelib.domain.profiles import normalize_content_type
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 from chalicelib.services import rooms as room_service
 from chalicelib.store import rooms as room_store
-from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MediaModel
 
 
 def _limits(kind: str) -> tuple[tuple[str, ...], int]:
     s = wiring.settings()
     return (s.audio_types, s.audio_max_bytes) if kind == "audio" else (s.video_types, s.video_max_bytes)
-
-
-CLAIMED = "claimed"
-CLAIM_LEASE = timedelta(seconds=60)  # longer than a request may run; a retry after a crash takes it over
-
-
-def _claim_abandoned(media: MediaModel, now: datetime) -> bool:
-    """A claim whose message was never written (the request died in between): the same member's
-    retry completes it once the claim's lease has run out."""
-    return (media.used_by == CLAIMED and bool(media.claimed_at)
-            and parse_iso(media.claimed_at) + CLAIM_LEASE <= now)
 
 
 def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
@@ -63,23 +50,33 @@ def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> di
 
 
 def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, now: datetime) -> dict:
-    # No membership read here: the upload must be this caller's in this room (404 otherwise), and
-    # the counter update below proves the caller is still a member before the message exists.
-    try:
-        media = MediaModel.get(media_id)
-    except DoesNotExist:
+    """The upload is claimed in the message's own transaction (`used_by` = the message id), so a
+    claim never exists without its message. The accepted file is copied to `rooms/` before that
+    transaction (a crash after the copy leaves an unclaimed upload the retry copies again) and the
+    pending object removed after it. A keyed retry of a request that committed and died answers
+    the message it made; the same upload posted again by another request is 409 `already_used`."""
+    from chalicelib import request_key
+    from chalicelib.store.base import batch_get
+    from chalicelib.store.models import RoomModel
+
+    # One read for the upload and the room; the room's membership is checked by post_member.
+    found_items = batch_get({MediaModel: [media_id], RoomModel: [room_id]})
+    media = found_items[MediaModel].get(media_id)
+    room = found_items[RoomModel].get(room_id)
+    if media is None or media.room_id != room_id or media.uploader_id != caller.id:
         raise NotFound("media")
-    if media.room_id != room_id or media.uploader_id != caller.id:
-        raise NotFound("media")
-    if media.used_by and not _claim_abandoned(media, now):
+    if room is None or caller.id not in (room.client_id, room.provider_id):
+        raise NotFound("room")
+    if media.used_by:
+        prior = room_store.posted_by_request(room, caller.role, request_key.current())
+        message = room_store.get_message(room_id, prior) if prior is not None else None
+        if message is not None and message.id == media.used_by:  # this request's own first attempt
+            return _rendered(room_id, message, media_id)
         raise HavenError("This upload is already attached to a message.", "already_used")
     if media.kind != kind:
         raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
     store = wiring.get("media")
     found = store.head(media.key)
-    resumed = found is None and _claim_abandoned(media, now)
-    if resumed:  # the crashed request may have moved the accepted file already
-        found = store.head(final_key(room_id, media_id))
     if found is None:
         raise HavenError("The file has not been uploaded yet; upload it with the form, then post again.",
                          "upload_missing")
@@ -95,25 +92,26 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         metrics.add_metric(name="MediaRefused", unit="Count", value=1)
         raise HavenError("The uploaded file's type does not match what was declared; it was removed.",
                          "media_mismatch")
-    try:  # claim the upload for exactly one message (a claim a crashed request left behind expires)
-        claim = MediaModel.used_by.does_not_exist()
-        if media.used_by == CLAIMED:
-            claim = (MediaModel.used_by == CLAIMED) & (MediaModel.claimed_at == media.claimed_at)
-        media.update(actions=[MediaModel.used_by.set(CLAIMED), MediaModel.claimed_at.set(iso(now)),
-                              MediaModel.expires.remove()], condition=claim)
-    except UpdateError as error:
-        if condition_failed(error):
-            raise HavenError("This upload is already attached to a message.", "already_used")
+    store.copy(media.key, final_key(room_id, media_id))
+
+    def claim(uow, message) -> None:  # exactly one message carries an upload
+        uow.update(MediaModel(media_id), [MediaModel.used_by.set(message.id), MediaModel.expires.remove()],
+                   MediaModel.used_by.does_not_exist())
+
+    try:
+        message, _room, _retried = room_service.post_member(caller, room_id, now, kind=kind, media_id=media_id,
+                                                            room=room, before_commit=claim)
+    except HavenError as error:
+        if error.code != "request_in_progress":
+            raise
+        # refused every time: another message took the upload meanwhile, or the room was busy
+        if (MediaModel.get(media_id, consistent_read=True).used_by or "") != "":
+            raise HavenError("This upload is already attached to a message.", "already_used") from None
         raise
-    if not resumed:
-        store.promote(media.key, final_key(room_id, media_id))
-    room = room_service.count_message(caller, room_id, now)  # 403 for a discharged referral client
-    if room is None:
-        raise NotFound("room")
-    message = room_store.put_message(room, kind=kind, sender_id=caller.id, sender_role=caller.role,
-                                     created_at=iso(now), media_id=media_id)
-    media.update(actions=[MediaModel.used_by.set(message.id)])
-    logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": kind})
-    room_service.after_member_message(room, caller, message, now)
+    store.delete(media.key)  # the accepted file is under rooms/ now; pending/ expires anyway
+    return _rendered(room_id, message, media_id)
+
+
+def _rendered(room_id: str, message, media_id: str) -> dict:
     return room_service.render(room_id, message,
                                media_url=room_service.playback_urls(room_id, [media_id])[media_id])

@@ -2,8 +2,9 @@
 deadline one working day (of the provider's working hours) later; any provider message settles
 it; the deadlines sweep tells the provider once when it passes and ops once a working day later.
 
-A deadline is a timer item in the sparse `due` index plus `reply_due_at` on the room, written
-together in one transaction so a room never owes two replies.
+A deadline is a timer item in the sparse `due` index plus `reply_due_at` on the room, written in
+the posting message's own transaction (`services.rooms.post_member`), so a room never owes two
+replies and a message never exists without the deadline it opened or settled.
 """
 from __future__ import annotations
 
@@ -15,13 +16,11 @@ from chalicelib import budget, wiring
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import credits as credit_policy
 from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is_working
-from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 from chalicelib.services import outbox
 from chalicelib.store import users as user_store
-from chalicelib.store.unit_of_work import Refused, UnitOfWork
 from chalicelib.store.errors import condition_failed
-from chalicelib.store.models import MessageModel, RoomModel, TimerModel, UserModel
+from chalicelib.store.models import RoomModel, TimerModel, UserModel
 
 KIND = "reply_deadline"
 
@@ -38,11 +37,14 @@ def session_active(room: RoomModel, now: datetime) -> bool:
     return bool(room.session_ends) and room.session_ends > sortable(now)
 
 
-def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime,
-                      other=None) -> None:
-    """`other()` gives the other member's profile (for a client's message: the provider)."""
-    if caller.is_provider:
-        settle(room, now)
+def on_message_staged(post) -> None:
+    """A `message_staged` handler (`services.rooms.Post`): a provider message settles the open
+    deadline; a client message that arrives while no reply is owed opens one. Staged in the
+    message's own transaction, from the room as read (the room update is conditioned on it)."""
+    room, now = post.room, post.now
+    if post.caller.is_provider:
+        if room.reply_timer_id:
+            stage_settle(post.uow, post.room_actions, room.reply_timer_id, now)
         return
     if not room.provider_id:  # the client waits for a new provider: nobody owes a reply yet
         return
@@ -50,35 +52,28 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
                                                   session_active(room, now))
     if not applies or room.reply_timer_id:
         return
-    provider = other() if other is not None else user_store.get(room.provider_id)
-    calendar = calendar_for(provider)
+    profiles = post.profiles()
+    calendar = calendar_for(profiles.get(room.provider_id))
     due = add_working_time(calendar, now, wiring.settings().reply_working_day_hours)
-    timer_id = f"reply#{room.id}#{int(message.seq)}"
+    timer_id = f"reply#{room.id}#{int(post.seq)}"
     # Outside working hours the client is told, once per deadline, when to expect a reply: the
     # notice is recorded with the deadline and posted after it, so it is never lost.
-    uow = UnitOfWork()
-    uow.create(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
-                          data={"provider_id": room.provider_id, "due_at": iso(due)}, due_kind=KIND,
-                          due_at=sortable(due)))
-    uow.update(RoomModel(room.id), [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)],
-               RoomModel.reply_timer_id.does_not_exist())
+    post.uow.create(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
+                               data={"provider_id": room.provider_id, "due_at": iso(due)}, due_kind=KIND,
+                               due_at=sortable(due)))
+    post.room_actions += [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)]
     if not is_working(calendar, now):
-        uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now))
-    try:
-        uow.commit()
-    except Refused:
-        return  # a concurrent client message opened it first
-    room.reply_due_at, room.reply_timer_id = iso(due), timer_id
+        post.uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id,
+                                            _out_of_hours_text(room, due, profiles.get(room.client_id)), now))
     metrics.add_metric(name="ReplyDeadlineOpened", unit="Count", value=1)
-    outbox.deliver_all(uow.records, now)
 
 
-def _out_of_hours_text(room: RoomModel, due: datetime) -> str:
+def _out_of_hours_text(room: RoomModel, due: datetime, client: UserModel | None = None) -> str:
     from zoneinfo import ZoneInfo
 
     from chalicelib.domain import crisis
 
-    client = user_store.get(room.client_id)
+    client = client or user_store.get(room.client_id)
     zone = ZoneInfo(client.timezone) if client and client.timezone else ZoneInfo("UTC")
     local = due.astimezone(zone)
     help_line = crisis.summary_line(client.region if client else None)
@@ -87,23 +82,13 @@ def _out_of_hours_text(room: RoomModel, due: datetime) -> str:
             f"Haven is not a crisis service: if you need help now, {help_line}")
 
 
-def settle(room: RoomModel, now: datetime) -> bool:
-    """A provider message settles the open deadline, if any."""
-    timer_id = room.reply_timer_id
-    if not timer_id:
-        return False
-    uow = UnitOfWork()
+def stage_settle(uow, room_actions: list, timer_id: str, now: datetime) -> None:
+    """A provider message settles the open deadline: the timer leaves the due index, the room
+    forgets it (its update is the message's, `room_actions`)."""
     uow.update(TimerModel(timer_id), [TimerModel.due_kind.remove(), TimerModel.due_at.remove(),
                                       TimerModel.settled_at.set(iso(now))],
                TimerModel.id.exists(), add_version_condition=False)
-    uow.update(RoomModel(room.id), [RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()],
-               RoomModel.reply_timer_id == timer_id)
-    try:
-        uow.commit()
-    except Refused:
-        return False
-    room.reply_due_at = room.reply_timer_id = None
-    return True
+    room_actions += [RoomModel.reply_due_at.remove(), RoomModel.reply_timer_id.remove()]
 
 
 def sweep_overdue(now: datetime) -> int:

@@ -13,10 +13,12 @@ from chalicelib.clock import iso, parse_iso
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
+from chalicelib.services import outbox
 from chalicelib.services.views import room_summary
 from chalicelib.store import rooms as room_store
 from chalicelib.store import users as user_store
 from chalicelib.store.models import MessageModel, RoomModel
+from chalicelib.store.unit_of_work import Refused, UnitOfWork
 
 
 def member_room(caller: Caller, room_id: str) -> RoomModel:
@@ -72,33 +74,80 @@ def talkcast_words(room_id: str, message: MessageModel, key_blob: bytes | None =
     return json.loads(wiring.get("cipher").decrypt(room_id, message.body, key_blob, purpose="talkcast"))
 
 
-def count_message(caller: Caller, room_id: str, now: datetime) -> RoomModel | None:
-    """Number a member's message. A client in a referral program's room may have been discharged
-    (decided by the clock): those rooms fail the first, cheap update and are looked at closer
-    (403 `discharged`); everybody else posts with no extra read. The provider may always post."""
-    if not caller.is_client:
-        return room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
-    room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now), unless_plan_kind="referral")
-    if room is None:
-        from chalicelib.services.pathways import programs
+ATTEMPTS = 6  # a room changed between the read and the write is read again (concurrent posts)
 
-        programs.require_may_post(caller.id, now)
-        room = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
-    return room
+
+class Post:
+    """A member's message being staged: the handlers of `message_staged` (bootstrap subscribes the
+    reply promise and the new-message alert) add their writes to `uow` and their room changes to
+    `room_actions` (a transaction touches the room once), all committed with the message."""
+
+    def __init__(self, room: RoomModel, caller: Caller, seq: int, now: datetime, uow):
+        self.room, self.caller, self.seq, self.now, self.uow = room, caller, seq, now, uow
+        self.room_actions: list = []
+        self._profiles: dict | None = None
+
+    def profiles(self) -> dict:
+        """Both members' profiles (one BatchGetItem, at most once): id -> UserModel."""
+        if self._profiles is None:
+            ids = [i for i in (self.room.client_id, self.room.provider_id) if i]
+            self._profiles = user_store.get_many(ids)
+        return self._profiles
+
+
+def post_member(caller: Caller, room_id: str, now: datetime, *, kind: str, text: str | None = None,
+                sealed: bytes | None = None, room: RoomModel | None = None, before_commit=None,
+                **fields) -> tuple[MessageModel, RoomModel, bool]:
+    """Post a member's message in ONE transaction: the message, the room's counters, the reply
+    promise (opened or settled), the new-message alert and its outbox record, and whatever
+    `before_commit(uow, message)` adds (a media claim). `text` is sealed here; `sealed` is a body the
+    caller sealed itself. Reads the room once (or takes `room`, read
+    by the caller); a room changed meanwhile is read again. A keyed retry of a request that
+    committed and died gets that message back (`True` third). Returns (message, room, retried)."""
+    from chalicelib import request_key
+
+    request = request_key.current()
+    body = sealed  # a body sealed by the caller (a talkcast's words), or the text sealed below
+    for attempt in range(ATTEMPTS):
+        if room is None or attempt:
+            room = room_store.get(room_id, consistent=attempt > 0)
+        if room is None or caller.id not in (room.client_id, room.provider_id):
+            raise NotFound("room")
+        prior = room_store.posted_by_request(room, caller.role, request)
+        if prior is not None:
+            message = room_store.get_message(room_id, prior)
+            if message is not None:
+                return message, room, True
+        if caller.is_client and room.plan_kind == "referral":  # a discharged client may not post (403)
+            from chalicelib.services.pathways import programs
+
+            programs.require_may_post(caller.id, now)
+        if text is not None and body is None:
+            body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
+        uow = UnitOfWork()
+        post = Post(room, caller, int(room.seq or 0) + 1, now, uow)
+        wiring.publish("message_staged", post)
+        message = room_store.stage_member_message(uow, room, caller.role, caller.id, iso(now), request,
+                                                  post.room_actions, kind=kind, body=body, **fields)
+        if before_commit is not None:
+            before_commit(uow, message)
+        try:
+            uow.commit()
+        except Refused:
+            continue
+        outbox.deliver_all(uow.records, now)
+        metrics.add_metric(name="MessagePosted", unit="Count", value=1)
+        logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": kind})
+        after_member_message(room, caller, message, now)
+        return message, room, False
+    raise HavenError("The room changed while the message was being posted; post it again.", "request_in_progress")
 
 
 def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
-    room = count_message(caller, room_id, now)
-    if room is None:
-        raise NotFound("room")
-    body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
-    message = room_store.put_message(room, kind="text", sender_id=caller.id, sender_role=caller.role,
-                                     created_at=iso(now), body=body)
-    metrics.add_metric(name="MessagePosted", unit="Count", value=1)
-    logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": "text"})
-    after_member_message(room, caller, message, now)
-    return {"id": message.id, "room_id": room_id, "kind": "text", "sender_id": caller.id,
-            "created_at": message.created_at, "text": text}
+    message, room, _retried = post_member(caller, room_id, now, kind="text", text=text)
+    return render(room_id, message, key_blob=room.key_blob) if _retried else {
+        "id": message.id, "room_id": room_id, "kind": "text", "sender_id": caller.id,
+        "created_at": message.created_at, "text": text}
 
 
 def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
@@ -112,8 +161,9 @@ def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
-    """Publish `message_posted`: the handlers `bootstrap` subscribed react (the reply promise,
-    then the new-message alert). Both may need the other member's profile; it is read at most once."""
+    """Publish `message_posted` once the message is stored: the handlers `bootstrap` subscribed
+    react (risk language in a client's text). The reply promise and the alert were written with
+    the message (`message_staged`)."""
     other_id = room.provider_id if caller.is_client else room.client_id
     other = cache(lambda: user_store.get(other_id))
     wiring.publish("message_posted", room, caller, message, now, other)

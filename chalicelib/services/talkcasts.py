@@ -16,16 +16,13 @@ from datetime import datetime
 
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key
-from chalicelib.clock import iso
 from chalicelib.domain import between_sessions as rules
-from chalicelib.errors import NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger, metrics
 
 
 def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
     from chalicelib.services import rooms
-    from chalicelib.store import rooms as room_store
 
     room = rooms.member_room(caller, room_id)
     draft = rules.talkcast_draft(body.get("title"), body.get("script"), body.get("voice"))
@@ -40,18 +37,14 @@ def post(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
         sealed = wiring.get("cipher").encrypt(room_id, json.dumps(
             {"title": draft.title, "script": draft.script, "voice": draft.voice.id}, ensure_ascii=False),
             room.key_blob, purpose="talkcast")
-        numbered = room_store.append_message_counter(room_id, caller.role, caller.id, iso(now))
-        if numbered is None:  # no longer this provider's room
-            raise NotFound("room")
-        message = room_store.put_message(numbered, kind="audio", sender_id=caller.id, sender_role=caller.role,
-                                         created_at=iso(now), media_id=media_id, body=sealed, talkcast=True)
+        message, _room, _retried = rooms.post_member(caller, room_id, now, kind="audio", sealed=sealed, room=room,
+                                                     media_id=media_id, talkcast=True)
     except BaseException:
         _discard(store, key)
         raise
     metrics.add_metric(name="TalkcastPosted", unit="Count", value=1)
-    logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": "audio",
-                                         "talkcast": True, "voice": draft.voice.id, "bytes": len(audio)})
-    rooms.after_member_message(numbered, caller, message, now)
+    logger.info("talkcast posted", extra={"room_id": room_id, "message_id": message.id, "kind": "audio",
+                                          "talkcast": True, "voice": draft.voice.id, "bytes": len(audio)})
     return rooms.render(room_id, message, media_url=rooms.playback_urls(room_id, [media_id])[media_id],
                         key_blob=room.key_blob)
 

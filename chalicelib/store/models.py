@@ -126,6 +126,10 @@ class RoomModel(Model):
     # risk language in client messages: the last urgent provider email and crisis-resources notice
     risk_alert_at = UnicodeAttribute(null=True)
     risk_notice_at = UnicodeAttribute(null=True)
+    # the last keyed post of each member: "<request digest>#<seq>", so a retry of a request that
+    # committed and died answers the message it made (chalicelib.request_key)
+    last_post_client = UnicodeAttribute(null=True)
+    last_post_provider = UnicodeAttribute(null=True)
     by_client = RoomsByClient()
     by_provider = RoomsByProvider()
 

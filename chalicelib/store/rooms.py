@@ -18,9 +18,9 @@ def room_id_for(client_id: str, provider_kind: str) -> str:
     return f"room_{digest}"
 
 
-def get(room_id: str) -> RoomModel | None:
+def get(room_id: str, consistent: bool = False) -> RoomModel | None:
     try:
-        return RoomModel.get(room_id)
+        return RoomModel.get(room_id, consistent_read=consistent)
     except DoesNotExist:
         return None
 
@@ -82,6 +82,52 @@ def append_message_counter(room_id: str, sender_role: str, sender_id: str | None
             return None
         raise
     return room
+
+
+LAST_POST = {"client": RoomModel.last_post_client, "provider": RoomModel.last_post_provider}
+
+
+def stage_member_message(uow, room: RoomModel, role: str, sender_id: str, now_iso: str, request: str | None,
+                         extra_actions: list, **fields) -> MessageModel:
+    """The next message of a member and the room's counters, in `uow`, from the room as read: the
+    room update is conditioned on the room being unchanged since (`seq`, membership, the provider
+    and the recipient's read marker), so the reply promise and the alert decided from that read
+    hold; a refusal means "read again". `extra_actions`: what the message's handlers set on the
+    room (one update per item in a transaction). `request`: the keyed request's digest."""
+    seq = int(room.seq or 0) + 1
+    counts = {"client": int(room.sent_client or 0), "provider": int(room.sent_provider or 0),
+              "system": int(room.sent_system or 0)}
+    counts[role] += 1
+    message = MessageModel(room.id, seq, id=message_id(seq), count_client=counts["client"],
+                           count_provider=counts["provider"], count_system=counts["system"],
+                           sender_id=sender_id, sender_role=role, created_at=now_iso, **fields)
+    uow.create(message, MessageModel.seq.does_not_exist())
+    counter = getattr(RoomModel, SENDER_COUNTER[role])
+    actions = [RoomModel.seq.set(seq), counter.set(counts[role]), RoomModel.last_message_at.set(now_iso)]
+    if request:
+        actions.append(LAST_POST[role].set(f"{request}#{seq}"))
+    condition = (RoomModel.seq == seq - 1) if seq > 1 else (RoomModel.seq.does_not_exist() | (RoomModel.seq == 0))
+    if role == "client":
+        condition &= RoomModel.client_id == sender_id
+        condition &= (RoomModel.provider_id == room.provider_id) if room.provider_id \
+            else RoomModel.provider_id.does_not_exist()
+        read_seq = RoomModel.read_provider_seq
+        read_value = room.read_provider_seq
+    else:
+        condition &= RoomModel.provider_id == sender_id
+        read_seq = RoomModel.read_client_seq
+        read_value = room.read_client_seq
+    condition &= (read_seq == int(read_value)) if read_value else (read_seq.does_not_exist() | (read_seq == 0))
+    uow.update(RoomModel(room.id), actions + list(extra_actions), condition)
+    return message
+
+
+def posted_by_request(room: RoomModel, role: str, request: str | None) -> int | None:
+    """The seq of the message this keyed request already posted in the room (a retry), if any."""
+    last = room.last_post_client if role == "client" else room.last_post_provider
+    if not request or not last or not last.startswith(request + "#"):
+        return None
+    return int(last.rsplit("#", 1)[1])
 
 
 def message_id(seq: int) -> str:

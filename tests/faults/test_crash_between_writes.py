@@ -291,9 +291,6 @@ def _message_checks(api, sc, clock, stack, point, crashed, *, sender, kind, text
     return problems
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3: posting a message is four separate writes; a crash "
-                   "between them leaves an unread count for a message that does not exist, a message with no reply "
-                   "deadline, or an alert marked but never recorded; the retry with the same key posts it again")
 def test_posting_the_first_client_message(aws_calls, cast, api, clock, stack):
     def act(sc):
         return api.post(f"/rooms/{sc.room_id}/messages", sc.client, {"kind": "text", "text": TEXT}, headers=KEY)
@@ -304,9 +301,6 @@ def test_posting_the_first_client_message(aws_calls, cast, api, clock, stack):
     _fail(*matrix(aws_calls, cast.fresh, act, check))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 3: the provider's reply is written apart from settling the "
-                   "reply deadline and from the alert; a crash between them leaves the promise open or the "
-                   "alert marked but never sent, and the retry posts the message again")
 def test_posting_the_provider_reply(aws_calls, cast, api, clock, stack):
     def fresh():
         sc = cast.fresh()
@@ -346,8 +340,6 @@ def _uploaded(cast, api):
     return fresh
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 6: a media message whose request crashes after the upload "
-                   "is claimed answers 409 already_used to every retry; the message never exists")
 def test_posting_a_voice_message(aws_calls, cast, api, clock, stack):
     import requests
 
