@@ -71,6 +71,9 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         prior = room_store.posted_by_request(room, caller.role, request_key.current())
         message = room_store.get_message(room_id, prior) if prior is not None else None
         if message is not None and message.id == media.used_by:  # this request's own first attempt
+            from chalicelib.services import outbox
+
+            outbox.resume(list(message.notices or []), now)  # what the dead request did not send
             return _rendered(room_id, message, media_id)
         raise HavenError("This upload is already attached to a message.", "already_used")
     if media.kind != kind:

@@ -92,7 +92,7 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
 
 def room_message(key: str, room_id: str, text: str, now: datetime) -> NotificationModel:
     """A system message for a room, recorded (alone or in a transaction) before it is posted."""
-    return record(key, ROOM_MESSAGE, room_id, {"text": text}, now)
+    return record(key, ROOM_MESSAGE, room_id, {"text": text, "notice_id": key}, now)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:
@@ -149,6 +149,24 @@ def deliver(notice: NotificationModel, now: datetime, *, leased: bool = False) -
                        value=1)
     logger.info("notice delivered", extra={"notification_id": notice.id, "template": notice.template})
     return True
+
+
+def resume(ids: list[str], now: datetime) -> None:
+    """Deliver now the notices (by id) a crashed request recorded and never sent: called by its
+    retry (the request died, so its lease on them means nothing); sent or dropped ones are left."""
+    if not ids:
+        return
+    from chalicelib.store.base import batch_get
+
+    found = batch_get({NotificationModel: ids})[NotificationModel]
+    for notice_id in ids:
+        notice = found.get(notice_id)
+        if notice is not None and notice.status == "pending":
+            try:
+                deliver(notice, now)
+            except Exception as error:  # the record exists: the sweep will retry it
+                logger.warning("email delivery deferred", extra={"notification_id": notice.id,
+                                                                 "error": type(error).__name__})
 
 
 def deliver_all(notices: list, now: datetime) -> None:

@@ -117,6 +117,7 @@ def post_member(caller: Caller, room_id: str, now: datetime, *, kind: str, text:
         if prior is not None:
             message = room_store.get_message(room_id, prior)
             if message is not None:
+                outbox.resume(list(message.notices or []), now)  # what the dead request did not send
                 return message, room, True
         if caller.is_client and room.plan_kind == "referral":  # a discharged client may not post (403)
             from chalicelib.services.pathways import programs
@@ -127,8 +128,10 @@ def post_member(caller: Caller, room_id: str, now: datetime, *, kind: str, text:
         uow = UnitOfWork()
         post = Post(room, caller, int(room.seq or 0) + 1, now, uow)
         wiring.publish("message_staged", post)
+        notices = [record.id for record in uow.records] or None
         message = room_store.stage_member_message(uow, room, caller.role, caller.id, iso(now), request,
-                                                  post.room_actions, kind=kind, body=body, **fields)
+                                                  post.room_actions, kind=kind, body=body, notices=notices,
+                                                  **fields)
         if before_commit is not None:
             before_commit(uow, message)
         try:
@@ -150,14 +153,27 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
         "created_at": message.created_at, "text": text}
 
 
-def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
-    """A message written by Haven itself (kind `system`, no sender); it never alerts."""
-    room = room_store.append_message_counter(room_id, "system", None, iso(now))
-    if room is None:
-        raise NotFound("room")
-    body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
-    return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
-                                  created_at=iso(now), body=body)
+def post_system(room_id: str, text: str, now: datetime, notice_id: str | None = None) -> MessageModel | None:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts. The message
+    and the room's counters are one transaction; `notice_id` (the outbox notice it delivers) is
+    recorded with it, so delivering the same notice again posts nothing twice."""
+    for attempt in range(ATTEMPTS):
+        room = room_store.get(room_id, consistent=attempt > 0)
+        if room is None:
+            raise NotFound("room")
+        prior = room_store.posted_by_request(room, "system", notice_id)
+        if prior is not None:
+            return room_store.get_message(room_id, prior)
+        body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
+        uow = UnitOfWork()
+        message = room_store.stage_member_message(uow, room, "system", None, iso(now), notice_id, [],
+                                                  kind="system", body=body)
+        try:
+            uow.commit()
+        except Refused:
+            continue
+        return message
+    raise HavenError("The room changed while a notice was being posted; it is retried.", "request_in_progress")
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:

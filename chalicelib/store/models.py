@@ -130,6 +130,7 @@ class RoomModel(Model):
     # committed and died answers the message it made (chalicelib.request_key)
     last_post_client = UnicodeAttribute(null=True)
     last_post_provider = UnicodeAttribute(null=True)
+    last_post_system = UnicodeAttribute(null=True)  # the same for the outbox notice a system message delivered
     by_client = RoomsByClient()
     by_provider = RoomsByProvider()
 
@@ -153,6 +154,9 @@ class MessageModel(Model):
     count_system = NumberAttribute(default=0)
     # a client text message the risk-language detector flagged: {"category", "version"}, never words
     flag = JSONAttribute(null=True)
+    # ids of the outbox notices recorded with it (alert, out-of-hours notice): a keyed retry of a
+    # request that committed and died delivers those still pending
+    notices = ListAttribute(null=True)
 
 
 class MediaModel(Model):

@@ -84,10 +84,11 @@ def append_message_counter(room_id: str, sender_role: str, sender_id: str | None
     return room
 
 
-LAST_POST = {"client": RoomModel.last_post_client, "provider": RoomModel.last_post_provider}
+LAST_POST = {"client": RoomModel.last_post_client, "provider": RoomModel.last_post_provider,
+             "system": RoomModel.last_post_system}
 
 
-def stage_member_message(uow, room: RoomModel, role: str, sender_id: str, now_iso: str, request: str | None,
+def stage_member_message(uow, room: RoomModel, role: str, sender_id: str | None, now_iso: str, request: str | None,
                          extra_actions: list, **fields) -> MessageModel:
     """The next message of a member and the room's counters, in `uow`, from the room as read: the
     room update is conditioned on the room being unchanged since (`seq`, membership, the provider
@@ -107,6 +108,9 @@ def stage_member_message(uow, room: RoomModel, role: str, sender_id: str, now_is
     if request:
         actions.append(LAST_POST[role].set(f"{request}#{seq}"))
     condition = (RoomModel.seq == seq - 1) if seq > 1 else (RoomModel.seq.does_not_exist() | (RoomModel.seq == 0))
+    if role == "system":  # Haven's own message: no membership, no alert decided from the read
+        uow.update(RoomModel(room.id), actions + list(extra_actions), condition & RoomModel.id.exists())
+        return message
     if role == "client":
         condition &= RoomModel.client_id == sender_id
         condition &= (RoomModel.provider_id == room.provider_id) if room.provider_id \
@@ -124,7 +128,8 @@ def stage_member_message(uow, room: RoomModel, role: str, sender_id: str, now_is
 
 def posted_by_request(room: RoomModel, role: str, request: str | None) -> int | None:
     """The seq of the message this keyed request already posted in the room (a retry), if any."""
-    last = room.last_post_client if role == "client" else room.last_post_provider
+    last = {"client": room.last_post_client, "provider": room.last_post_provider,
+            "system": room.last_post_system}[role]
     if not request or not last or not last.startswith(request + "#"):
         return None
     return int(last.rsplit("#", 1)[1])
