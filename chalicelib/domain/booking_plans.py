@@ -65,6 +65,9 @@ class Booking:
     questionnaire_submitted: bool = False
     risk_flag: bool = False
     rated: bool = False
+    # the keyed request (chalicelib.request_key digest) that made its last change: its retry after
+    # a crash past the commit answers the booking as it is, not the conflict it made itself
+    last_request: str | None = None
 
     def view(self) -> rules.BookingView:
         return rules.BookingView(status=self.status, starts_at=self.starts_at, ends_at=self.ends_at,

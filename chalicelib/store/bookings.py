@@ -119,7 +119,8 @@ def to_domain(b: BookingModel) -> plans.Booking:
         client_joined_at=instant(b.client_joined_at), provider_joined_at=instant(b.provider_joined_at),
         rescheduled_to=b.rescheduled_to, rescheduled_from=b.rescheduled_from,
         client_email=b.client_email, provider_email=b.provider_email,
-        questionnaire_submitted=bool(b.questionnaire_at), risk_flag=bool(b.risk_flag), rated=bool(b.rated))
+        questionnaire_submitted=bool(b.questionnaire_at), risk_flag=bool(b.risk_flag), rated=bool(b.rated),
+        last_request=b.last_request)
 
 
 def find(booking_id: str) -> plans.Booking | None:
@@ -182,15 +183,17 @@ def _attr_value(name: str, value):
     return value
 
 
-def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> None:
+def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash, request: str | None = None) -> None:
     """Add the writes of a planned change to a unit of work. `link_hash(link_id)` gives the stored
     id of an emailed link (the token is made with the signing key, which the store never sees)."""
     created = iso(now)
     for w in change.writes:
         if isinstance(w, plans.NewBooking):
-            uow.create(_model(w.booking))
+            model = _model(w.booking)
+            model.last_request = request
+            uow.create(model)
         elif isinstance(w, plans.UpdateBooking):
-            _stage_update(uow, w)
+            _stage_update(uow, w, request)
         elif isinstance(w, plans.Claims):
             _stage_claims(uow, w)
         elif isinstance(w, plans.SpendCredit):
@@ -224,7 +227,7 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> No
             raise TypeError(type(w).__name__)
 
 
-def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking) -> None:
+def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking, request: str | None = None) -> None:
     condition = BookingModel.version == int(w.version)
     if w.status is not None:
         condition &= BookingModel.status == w.status
@@ -235,6 +238,8 @@ def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking) -> None:
                 for name, value in w.keep_first.items()]
     if w.bump:
         actions.append(BookingModel.version.add(1))
+        # which keyed request made this change (none: a sweep, an unkeyed request)
+        actions.append(BookingModel.last_request.set(request) if request else BookingModel.last_request.remove())
     uow.update(BookingModel(w.booking_id), actions, condition)
 
 

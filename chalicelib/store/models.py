@@ -298,6 +298,7 @@ class BookingModel(Model):
     created_by = UnicodeAttribute()  # client | provider
     updated_at = UnicodeAttribute(null=True)
     version = NumberAttribute(default=1)
+    last_request = UnicodeAttribute(null=True)  # the keyed request of its last change (request_key)
     series_id = UnicodeAttribute()
     sequence = NumberAttribute(default=0)
     rescheduled_to = UnicodeAttribute(null=True)

@@ -208,10 +208,6 @@ def _past_commit(cast, api, clock, aws_calls, fresh, act, expect):
                                    f"done the change (SPEC §3: a retry with the same key returns the first result)"
 
 
-@pytest.mark.xfail(strict=True, reason="found by this tier (not in issue 9): a request that crashes after its "
-                   "transaction leaves its Idempotency-Key in progress; the retry after the Lambda's timeout runs "
-                   "the command again and is refused by the change it already made (409 slot_taken / "
-                   "invalid_state) instead of answering the first result")
 @pytest.mark.parametrize("change", ["create", "confirm", "cancel", "reschedule"])
 def test_a_retry_past_the_commit_answers_the_first_result(change, aws_calls, cast, api, clock):
     if change == "create":

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from chalicelib import wiring
+from chalicelib import request_key, wiring
 from chalicelib.clock import iso
 from chalicelib.domain import booking_plans as plans
 from chalicelib.domain import bookings as rules
@@ -54,7 +54,23 @@ class _Retry(Exception):
 
 
 def _new_id() -> str:
-    return "bk_" + secrets.token_hex(10)
+    """A new booking's id; a keyed request's is derived from its key, so the retry of a request
+    that committed and died finds the booking it made (chalicelib.request_key)."""
+    return request_key.derived("bk_", 20) or "bk_" + secrets.token_hex(10)
+
+
+class _Made(Exception):
+    """This keyed request's own first attempt committed the change (it died before answering)."""
+
+    def __init__(self, booking: plans.Booking):
+        super().__init__(booking.id)
+        self.booking = booking
+
+
+def _made_here(b: plans.Booking | None) -> bool:
+    """The booking's last change was made by the keyed request being served (its retry)."""
+    request = request_key.current()
+    return bool(request and b is not None and b.last_request == request)
 
 
 def _link_id() -> str:
@@ -121,6 +137,8 @@ def create(caller: Caller, command: NewBookingCommand, now: datetime) -> dict:
         except _Retry as retry:
             spend = retry.spend
             continue
+        except _Made as made:
+            return render(made.booking, now)
         metrics.add_metric(name="BookingCreated", unit="Count", value=1)
         return render(b, now)
     raise HavenError("That time was just taken; choose another.", "slot_taken")
@@ -129,7 +147,12 @@ def create(caller: Caller, command: NewBookingCommand, now: datetime) -> dict:
 def _create_refused(b: plans.Booking, spend: reads.Spend, attempt: int, now: datetime) -> Exception:
     """Someone holds one of the granules (slot_taken, unless the holder is a request that has
     expired by the clock: it is expired now and the create is tried again), or the credit
-    counter reached its limit meanwhile (no_credit, or buy one when the request allows it)."""
+    counter reached its limit meanwhile (no_credit, or buy one when the request allows it).
+    A keyed retry whose first attempt made the booking gets that booking (`_Made`)."""
+    if request_key.current():
+        made = store.find(b.id)
+        if _made_here(made):
+            return _Made(made)
     others = {h for h in store.claims_holder(list(b.claims)).values() if h != b.id}
     if others:
         if attempt < 2 and free_lapsed(others, now):
@@ -171,6 +194,8 @@ def _provider_booking(caller: Caller, booking_id: str, what: str) -> plans.Booki
 
 def confirm(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dict:
     b = _provider_booking(caller, booking_id, "confirm")
+    if _made_here(b):  # the retry of this request, whose first attempt confirmed it and died
+        return render(b, now)
     change = plans.plan_confirm(b, now, numbers(), plans.UseLink(link.id, "confirm") if link else None)
     commit(change, now, _link_refusal(link, booking_id, now, "confirmed"))
     return render(change.result, now)
@@ -178,6 +203,8 @@ def confirm(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dic
 
 def decline(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dict:
     b = _provider_booking(caller, booking_id, "decline")
+    if _made_here(b):
+        return render(b, now)
     change = plans.plan_decline(b, now, numbers(), plans.UseLink(link.id, "decline") if link else None)
     commit(change, now, _link_refusal(link, booking_id, now, "declined"))
     return render(change.result, now)
@@ -187,6 +214,8 @@ def decline(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dic
 
 def cancel(caller: Caller, booking_id: str, reason: str | None, now: datetime) -> dict:
     b = member_booking(caller, booking_id)
+    if _made_here(b):
+        return render(b, now)
     return render(_cancel(b, _actor(caller), reason, now), now)
 
 
@@ -216,6 +245,10 @@ def cancel_with_previous_provider(client_id: str, previous_provider_id: str, now
 
 def reschedule(caller: Caller, booking_id: str, command: RescheduleCommand, now: datetime) -> dict:
     old = member_booking(caller, booking_id)
+    if _made_here(old) and old.rescheduled_to:  # the new booking this request made before it died
+        made = store.find(old.rescheduled_to)
+        if made is not None:
+            return render(made, now)
     actor = _actor(caller)
     rules.can_reschedule(old.view(), now, actor)
     p = reads.load(caller, old.client_id, old.provider_id)

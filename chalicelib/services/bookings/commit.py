@@ -40,8 +40,10 @@ def commit(change: plans.Change, now: datetime, refusal: Callable[[], Exception 
     module does not know (a session request's), written in the same transaction. After the
     commit, `booking_changed(change, now)` is published (a referral client's discharge timer
     listens)."""
+    from chalicelib import request_key
+
     uow = UnitOfWork()
-    store.stage(uow, change, now, link_hash)
+    store.stage(uow, change, now, link_hash, request_key.current())
     for record in (*notices.records(change.notices, now), *extra_records):
         uow.record(record)
     wiring.get("before_booking_commit")(change.action, booking_id=change.result.id if change.result else None)
