@@ -262,6 +262,19 @@ def follow_up(timer_id: str, data: dict, now: datetime) -> None:
                                                "bookings_cancelled": cancelled})
 
 
+def finish_handover(room: RoomModel | None, now: datetime) -> bool:
+    """The room's last handover, if its follow-up is still due (the request that made it died
+    before doing it): do it now, as the sweep would. A retry of the change thus completes it."""
+    history = (room.history if room is not None else None) or []
+    if len(history) < 2:  # a first match: no old provider
+        return False
+    timer = care.get(care.followup_id(room.id, len(history)))
+    if not care.is_due(timer):
+        return False
+    follow_up(timer.id, dict(timer.data or {}), now)
+    return True
+
+
 def _conflicted(error: Exception) -> bool:
     """DynamoDB cancelled the transaction for a concurrent one on the same item (not a condition)."""
     reasons = getattr(error, "cancellation_reasons", None) or []
@@ -421,6 +434,7 @@ def assign(caller: Caller, body: dict, now: datetime) -> dict:
         out = {"room_id": scene.room_id, "client_id": client.id, "provider_id": provider.id,
                "provider_kind": provider.kind, "forced": False}
         if already:
+            finish_handover(scene.room, now)  # a retry of an assignment whose request died after its commit
             return out
         # Refused (the last place went meanwhile): read again; the check above then says at_capacity.
         _commit(scene, Move(ASSIGNMENT, caller.id, provider, forced=forced, notify_first=False), now)
@@ -440,6 +454,7 @@ def open_or_hand_over(client_id: str, provider_id: str, by: str, now: datetime) 
     def attempt(n: int) -> str:
         scene, provider = _assignment_scene(client_id, provider_id)
         if scene.current is not None and scene.current.id == provider.id:
+            finish_handover(scene.room, now)
             return scene.room_id
         return _commit(scene, Move(ACCEPTED_REQUEST, by, provider, notify_first=False, check_capacity=False), now)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key, pending_key
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse_iso
 from chalicelib.domain.profiles import normalize_content_type
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
@@ -26,6 +26,17 @@ from chalicelib.store.models import MediaModel
 def _limits(kind: str) -> tuple[tuple[str, ...], int]:
     s = wiring.settings()
     return (s.audio_types, s.audio_max_bytes) if kind == "audio" else (s.video_types, s.video_max_bytes)
+
+
+# The previous release claimed an upload before writing its message ("claimed", with its time); a
+# claim it left behind when its request died is taken over once this lease has run out.
+LEGACY_CLAIM = "claimed"
+LEGACY_CLAIM_LEASE = timedelta(seconds=60)
+
+
+def _legacy_claim_abandoned(media: MediaModel, now: datetime) -> bool:
+    return (media.used_by == LEGACY_CLAIM and bool(media.claimed_at)
+            and parse_iso(media.claimed_at) + LEGACY_CLAIM_LEASE <= now)
 
 
 def create_upload(caller: Caller, room_id: str, body: dict, now: datetime) -> dict:
@@ -67,7 +78,8 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise NotFound("media")
     if room is None or caller.id not in (room.client_id, room.provider_id):
         raise NotFound("room")
-    if media.used_by:
+    legacy = _legacy_claim_abandoned(media, now)
+    if media.used_by and not legacy:
         prior = room_store.posted_by_request(room, caller.role, request_key.current())
         message = room_store.get_message(room_id, prior) if prior is not None else None
         if message is not None and message.id == media.used_by:  # this request's own first attempt
@@ -80,6 +92,8 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         raise HavenError(f"This upload was declared as {media.kind}, not {kind}.", "media_mismatch")
     store = wiring.get("media")
     found = store.head(media.key)
+    if found is None and legacy:  # the dead request may have moved the accepted file already
+        found = store.head(final_key(room_id, media_id))
     if found is None:
         raise HavenError("The file has not been uploaded yet; upload it with the form, then post again.",
                          "upload_missing")
@@ -95,11 +109,15 @@ def post_media_message(caller: Caller, room_id: str, kind: str, media_id: str, n
         metrics.add_metric(name="MediaRefused", unit="Count", value=1)
         raise HavenError("The uploaded file's type does not match what was declared; it was removed.",
                          "media_mismatch")
-    store.copy(media.key, final_key(room_id, media_id))
+    if not (legacy and store.head(final_key(room_id, media_id)) is not None):
+        store.copy(media.key, final_key(room_id, media_id))
+    unclaimed = MediaModel.used_by.does_not_exist()
+    if legacy:
+        unclaimed = (MediaModel.used_by == LEGACY_CLAIM) & (MediaModel.claimed_at == media.claimed_at)
 
     def claim(uow, message) -> None:  # exactly one message carries an upload
         uow.update(MediaModel(media_id), [MediaModel.used_by.set(message.id), MediaModel.expires.remove()],
-                   MediaModel.used_by.does_not_exist())
+                   unclaimed)
 
     try:
         message, _room, _retried = room_service.post_member(caller, room_id, now, kind=kind, media_id=media_id,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import budget, wiring
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import credits as credit_policy
@@ -19,8 +17,8 @@ from chalicelib.domain.working_time import WorkingCalendar, add_working_time, is
 from chalicelib.observability import logger, metrics
 from chalicelib.services import outbox
 from chalicelib.store import users as user_store
-from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import RoomModel, TimerModel, UserModel
+from chalicelib.store.unit_of_work import Refused, UnitOfWork
 
 KIND = "reply_deadline"
 
@@ -54,12 +52,16 @@ def on_message_staged(post) -> None:
         return
     profiles = post.profiles()
     calendar = calendar_for(profiles.get(room.provider_id))
-    due = add_working_time(calendar, now, wiring.settings().reply_working_day_hours)
+    hours = wiring.settings().reply_working_day_hours
+    due = add_working_time(calendar, now, hours)
+    # ops are told a further working day later: computed now, so the sweep reads nothing but the item
+    escalate_at = add_working_time(calendar, due, hours)
     timer_id = f"reply#{room.id}#{int(post.seq)}"
     # Outside working hours the client is told, once per deadline, when to expect a reply: the
     # notice is recorded with the deadline and posted after it, so it is never lost.
     post.uow.create(TimerModel(timer_id, kind=KIND, ref_id=room.id, created_at=iso(now), stage=0,
-                               data={"provider_id": room.provider_id, "due_at": iso(due)}, due_kind=KIND,
+                               data={"provider_id": room.provider_id, "due_at": iso(due),
+                                     "escalate_at": iso(escalate_at)}, due_kind=KIND,
                                due_at=sortable(due)))
     post.room_actions += [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)]
     if not is_working(calendar, now):
@@ -92,7 +94,11 @@ def stage_settle(uow, room_actions: list, timer_id: str, now: datetime) -> None:
 
 
 def sweep_overdue(now: datetime) -> int:
-    """Tell the provider once when a reply is overdue; ops once a further working day later."""
+    """Tell the provider once when a reply is overdue; ops once a further working day later.
+    Each due item carries what its step needs (the provider's id, the due and escalation times),
+    so the sweep reads only the due items; each step is ONE transaction: the item moved on
+    (conditioned on the version read, so a concurrent or repeated run is a no-op) with the email's
+    outbox record, delivered after it."""
     s = wiring.settings()
     acted = 0
     for timer in TimerModel.due.query(KIND, TimerModel.due_at <= sortable(now), page_size=s.sweep_batch):
@@ -100,27 +106,32 @@ def sweep_overdue(now: datetime) -> int:
             break
         room_id = timer.ref_id
         data = dict(timer.data or {})
-        provider = user_store.get(data.get("provider_id", ""))
         stage = int(timer.stage or 0)
+        provider_id = data.get("provider_id") or ""
         if stage == 0:
-            if provider is not None:
-                outbox.send(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider",
-                            outbox.user_address(provider.id),
-                            {"room_id": room_id, "due_at": data.get("due_at")}, now)
-            escalate_at = add_working_time(calendar_for(provider), parse_iso(data["due_at"]),
-                                           s.reply_working_day_hours)
+            notice = outbox.record(f"reply_overdue#{timer.id}#provider", "reply_overdue_provider",
+                                   outbox.user_address(provider_id), {"room_id": room_id, "due_at": data.get("due_at")},
+                                   now) if provider_id else None
+            if data.get("escalate_at"):
+                escalate_at = parse_iso(data["escalate_at"])
+            else:  # an item opened before the escalation time was carried on it
+                escalate_at = add_working_time(calendar_for(user_store.get(provider_id)), parse_iso(data["due_at"]),
+                                               s.reply_working_day_hours)
             actions = [TimerModel.stage.set(1), TimerModel.due_at.set(sortable(escalate_at))]
         else:
-            outbox.send(f"reply_overdue#{timer.id}#ops", "reply_overdue_ops", s.ops_email,
-                        {"room_id": room_id, "due_at": data.get("due_at"), "provider_id": data.get("provider_id")},
-                        now)
+            notice = outbox.record(f"reply_overdue#{timer.id}#ops", "reply_overdue_ops", s.ops_email,
+                                   {"room_id": room_id, "due_at": data.get("due_at"), "provider_id": provider_id},
+                                   now) if s.ops_email else None
             actions = [TimerModel.stage.set(2), TimerModel.due_kind.remove(), TimerModel.due_at.remove()]
-        try:  # the version condition makes a concurrent or repeated run a no-op
-            timer.update(actions=actions, condition=TimerModel.due_kind.exists())
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
+        uow = UnitOfWork()
+        uow.update(timer, actions, TimerModel.due_kind.exists())  # and the version read
+        if notice is not None:
+            uow.record(notice)
+        try:
+            uow.commit()
+        except Refused:  # another run moved it on (or recorded the same email) first
             continue
+        outbox.deliver_all(uow.records, now)
         acted += 1
         logger.info("reply overdue", extra={"room_id": room_id, "timer_id": timer.id, "stage": stage})
     return acted

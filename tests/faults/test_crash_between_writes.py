@@ -416,9 +416,6 @@ def test_setting_a_plan(aws_calls, cast, api, clock, ops_user, stack):
 
 # --- a change of provider: the room handed over, then the old provider's bookings cancelled ---------
 
-@pytest.mark.xfail(strict=True, reason="issue 9 item 4: a change of provider that crashes after the room moved "
-                   "never cancels the old provider's bookings, and a retry does not either (reminders keep going "
-                   "to a provider who lost the room)")
 def test_changing_the_provider(aws_calls, api, cognito, ops_user, clock, stack):
     cast = Cast(api, cognito, ops_user, clock, providers=2)
     confirmed_at = WED_10_NY + timedelta(hours=2)
