@@ -60,51 +60,30 @@ def stage_handover(uow, room_id: str, from_provider_id: str | None, to_provider_
                condition)
 
 
-def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str,
-                           unless_plan_kind: str | None = None) -> RoomModel | None:
-    """Number the next message: one atomic update that also proves membership (None = not a member
-    or no such room). System messages (sender None) need no membership. `unless_plan_kind`: also
-    None when the room's plan kind is that one (the caller then looks closer before posting)."""
-    room = RoomModel(room_id)
-    condition = RoomModel.id.exists()
-    if unless_plan_kind is not None:
-        condition &= RoomModel.plan_kind.does_not_exist() | (RoomModel.plan_kind != unless_plan_kind)
-    if sender_role == "client":
-        condition &= RoomModel.client_id == sender_id
-    elif sender_role == "provider":
-        condition &= RoomModel.provider_id == sender_id
-    counter = getattr(RoomModel, SENDER_COUNTER[sender_role])
-    try:
-        room.update(actions=[RoomModel.seq.add(1), counter.add(1), RoomModel.last_message_at.set(now_iso)],
-                    condition=condition)
-    except UpdateError as error:
-        if condition_failed(error):
-            return None
-        raise
-    return room
-
-
 LAST_POST = {"client": RoomModel.last_post_client, "provider": RoomModel.last_post_provider,
              "system": RoomModel.last_post_system}
 
 
 def stage_member_message(uow, room: RoomModel, role: str, sender_id: str | None, now_iso: str, request: str | None,
-                         extra_actions: list, **fields) -> MessageModel:
-    """The next message of a member and the room's counters, in `uow`, from the room as read: the
-    room update is conditioned on the room being unchanged since (`seq`, membership, the provider
-    and the recipient's read marker), so the reply promise and the alert decided from that read
-    hold; a refusal means "read again". `extra_actions`: what the message's handlers set on the
-    room (one update per item in a transaction). `request`: the keyed request's digest."""
+                         extra_actions: list, *, counter: str | None = None, **fields) -> MessageModel:
+    """The next message in the room and the room's counters, in `uow`, from the room as read: the
+    room update is conditioned on the room being unchanged since (`seq`; for a member's message
+    also membership, the provider and the recipient's read marker), so the reply promise and the
+    alert decided from that read hold; a refusal means "read again". `counter`: the room counter
+    the message adds to (default: its author's, `SENDER_COUNTER`). `extra_actions`: what the
+    message's handlers set on the room (one update per item in a transaction). `request`: the
+    keyed request's digest (a member's) or the outbox notice's id (a system message)."""
     seq = int(room.seq or 0) + 1
-    counts = {"client": int(room.sent_client or 0), "provider": int(room.sent_provider or 0),
-              "system": int(room.sent_system or 0)}
-    counts[role] += 1
-    message = MessageModel(room.id, seq, id=message_id(seq), count_client=counts["client"],
-                           count_provider=counts["provider"], count_system=counts["system"],
-                           sender_id=sender_id, sender_role=role, created_at=now_iso, **fields)
+    counter = counter or SENDER_COUNTER[role]
+    counts = {name: int(getattr(room, name) or 0) for name in SENDER_COUNTER.values()}
+    counts[counter] += 1
+    # the room's counts right after this message, for read markers: sent_x -> count_x
+    message = MessageModel(room.id, seq, id=message_id(seq), sender_id=sender_id, sender_role=role,
+                           created_at=now_iso, **{"count_" + name[len("sent_"):]: n for name, n in counts.items()},
+                           **fields)
     uow.create(message, MessageModel.seq.does_not_exist())
-    counter = getattr(RoomModel, SENDER_COUNTER[role])
-    actions = [RoomModel.seq.set(seq), counter.set(counts[role]), RoomModel.last_message_at.set(now_iso)]
+    actions = [RoomModel.seq.set(seq), getattr(RoomModel, counter).set(counts[counter]),
+               RoomModel.last_message_at.set(now_iso)]
     if request:
         actions.append(LAST_POST[role].set(f"{request}#{seq}"))
     condition = (RoomModel.seq == seq - 1) if seq > 1 else (RoomModel.seq.does_not_exist() | (RoomModel.seq == 0))
@@ -146,15 +125,6 @@ def seq_of(message_id_value: str) -> int | None:
         return int(message_id_value[4:14])
     except ValueError:
         return None
-
-
-def put_message(room: RoomModel, **fields) -> MessageModel:
-    message = MessageModel(
-        room.id, room.seq, id=message_id(room.seq),
-        count_client=room.sent_client, count_provider=room.sent_provider, count_system=room.sent_system,
-        **fields)
-    message.save(condition=MessageModel.seq.does_not_exist())
-    return message
 
 
 def get_message(room_id: str, seq: int) -> MessageModel | None:

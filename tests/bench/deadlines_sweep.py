@@ -61,7 +61,8 @@ def _timer(timer_id: str, provider_id: str, due, now, *, settled: bool = False):
 
     room_id = f"room_bench_{timer_id.rsplit('#', 1)[-1]}"
     timer = TimerModel(timer_id, kind=KIND, ref_id=room_id, created_at=iso(now - timedelta(days=2)), stage=0,
-                       data={"provider_id": provider_id, "due_at": iso(due)})
+                       data={"provider_id": provider_id, "due_at": iso(due),  # as a deadline opened now carries
+                             "escalate_at": iso(due + timedelta(days=1))})
     if settled:
         timer.settled_at = iso(now - timedelta(days=1))
     else:
