@@ -124,14 +124,31 @@ def sweep_overdue(now: datetime) -> int:
                                    now) if s.ops_email else None
             actions = [TimerModel.stage.set(2), TimerModel.due_kind.remove(), TimerModel.due_at.remove()]
         uow = UnitOfWork()
-        uow.update(timer, actions, TimerModel.due_kind.exists())  # and the version read
+        uow.update(timer, list(actions), TimerModel.due_kind.exists())  # and the version read
         if notice is not None:
             uow.record(notice)
         try:
             uow.commit()
-        except Refused:  # another run moved it on (or recorded the same email) first
-            continue
-        outbox.deliver_all(uow.records, now)
+            outbox.deliver_all(uow.records, now)
+        except Refused:  # another run moved it on, or the email was recorded before (an older run died)
+            if notice is None or not _move_on_alone(timer, actions):
+                continue
         acted += 1
         logger.info("reply overdue", extra={"room_id": room_id, "timer_id": timer.id, "stage": stage})
     return acted
+
+
+def _move_on_alone(timer: TimerModel, actions: list) -> bool:
+    """The step's email exists already (recorded by a run that died before moving the item on):
+    move the item on by itself, under the version read (False: another run did)."""
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.store.errors import condition_failed
+
+    try:
+        timer.update(actions=list(actions), condition=TimerModel.due_kind.exists())
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
