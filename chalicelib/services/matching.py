@@ -176,6 +176,10 @@ def _commit(scene: Scene, move: Move, now: datetime) -> str:
              "reasons": list(move.reasons)}
     if move.forced:
         entry["forced"] = True
+    from chalicelib import request_key
+
+    if request_key.current():  # a keyed request's retry after a crash past this commit recognises it
+        entry["request"] = request_key.current()
     uow = UnitOfWork()
     if room is None:
         key_blob = wiring.get("cipher").new_room_key(room_id)
@@ -260,6 +264,17 @@ def follow_up(timer_id: str, data: dict, now: datetime) -> None:
     care.settle(timer_id, "done", now)
     logger.info("handover followed up", extra={"client_id": client_id, "old_provider_id": old_provider_id,
                                                "bookings_cancelled": cancelled})
+
+
+def _made_by_this_request(scene: Scene) -> Answer | None:
+    """The room's last change was made by the keyed request being served (its retry): its answer."""
+    from chalicelib import request_key
+
+    request = request_key.current()
+    history = (scene.room.history if scene.room is not None else None) or []
+    if not request or not history or history[-1].get("request") != request or scene.current is None:
+        return None
+    return Answer(MATCHED, tuple(history[-1].get("reasons") or ()), scene.current.id, scene.room_id)
 
 
 def finish_handover(room: RoomModel | None, now: datetime) -> bool:
@@ -379,6 +394,10 @@ def change_provider(caller: Caller, body: dict, now: datetime) -> dict:
         fresh = _client(caller.id)
         _not_discharged(fresh)
         scene = _scene(fresh, kind, fresh.region)
+        made = _made_by_this_request(scene)
+        if made is not None:  # this request's first attempt moved the room, then died: finish, answer it
+            finish_handover(scene.room, now)
+            return made
         if scene.current is None:
             state = "waiting" if (fresh.waiting or {}).get(kind) else "no_provider"
             raise HavenError(f"You have no {kind} to change" + (" yet: we are still finding you one." if state ==

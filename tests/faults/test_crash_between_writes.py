@@ -462,3 +462,31 @@ def test_changing_the_provider(aws_calls, api, cognito, ops_user, clock, stack):
         return problems
 
     _fail(*matrix(aws_calls, fresh, act, check))
+
+
+def test_a_retried_change_of_provider_by_the_client_answers_the_first_result(aws_calls, api, cognito, ops_user,
+                                                                              clock):
+    """A client's `POST /clients/me/provider-change` that committed the handover and died: the
+    retry with the same key answers the provider it moved to (not a second change to a third
+    provider) and finishes the handover."""
+    from tests.faults.faults import Crash, Point, lambda_timed_out
+
+    cast = Cast(api, cognito, ops_user, clock, providers=3)
+
+    def act(sc):
+        return api.post("/clients/me/provider-change", sc.client, {"provider_kind": "therapist"}, headers=KEY)
+
+    assert act(cast.fresh()).status == 200  # warm the container's caches
+    sc = cast.fresh()
+    pending = _book(api, sc)
+    assert pending.status == 201, pending.json
+    with aws_calls.crash_after(Point("dynamodb.TransactWriteItems")), pytest.raises(Crash):
+        act(sc)
+    moved_to = [r["provider_id"] for r in api.get("/clients/me", sc.client).json["rooms"]]
+    assert moved_to != [sc.provider.id]
+    lambda_timed_out()
+    reply = act(sc)
+    assert reply.status == 200, reply.json
+    assert (reply.json["status"], [reply.json["provider_id"]]) == ("matched", moved_to)
+    assert [r["provider_id"] for r in api.get("/clients/me", sc.client).json["rooms"]] == moved_to
+    assert _status(api, sc, pending.json["id"]) == "cancelled"  # the handover was finished by the retry
