@@ -91,8 +91,10 @@ class RoomsByProvider(GlobalSecondaryIndex):
 
 class RoomModel(Model):
     """One client with one provider of a kind. Counters make unread counts O(1):
-    `seq` numbers messages; `sent_client`/`sent_provider`/`sent_system` count them by author;
-    `read_client`/`read_provider` hold how many of the *other* side's messages each has read."""
+    `seq` numbers messages; `sent_client`/`sent_provider`/`sent_system` count them by author
+    (`sent_system`: Haven's notices to both members; `sent_system_client`/`sent_system_provider`:
+    Haven's notices to one member only); `read_client`/`read_provider` hold how many of the
+    messages addressed to each member (the other side's and Haven's to them) they have read."""
     Meta = meta("rooms")
     id = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute()
@@ -106,6 +108,8 @@ class RoomModel(Model):
     sent_client = NumberAttribute(default=0)
     sent_provider = NumberAttribute(default=0)
     sent_system = NumberAttribute(default=0)
+    sent_system_client = NumberAttribute(default=0)
+    sent_system_provider = NumberAttribute(default=0)
     read_client = NumberAttribute(default=0)
     read_client_seq = NumberAttribute(default=0)
     read_provider = NumberAttribute(default=0)
@@ -147,6 +151,9 @@ class MessageModel(Model):
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)
     count_system = NumberAttribute(default=0)
+    count_system_client = NumberAttribute(default=0)
+    count_system_provider = NumberAttribute(default=0)
+    to = UnicodeAttribute(null=True)  # a system notice for one member only: client | provider
     # a client text message the risk-language detector flagged: {"category", "version"}, never words
     flag = JSONAttribute(null=True)
 
