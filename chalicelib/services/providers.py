@@ -43,7 +43,7 @@ def create(body: dict, now: datetime) -> dict:
         capacity=capacity if capacity is not None else wiring.settings().default_provider_capacity,
         country=body.get("country"), gender=body.get("gender"), accepting=True, active_clients=0,
         active=True, directory=user_store.ACTIVE_PROVIDER, created_at=iso(now),
-        availability={"timezone": body["timezone"], "windows": []}, rating_sum=0, rating_count=0,
+        availability={"windows": []}, rating_sum=0, rating_count=0,
     )
     uow = UnitOfWork()
     uow.create(user)
@@ -128,11 +128,16 @@ def own_profile(caller: Caller) -> dict:
 
 
 def set_availability(caller: Caller, body: dict, now: datetime) -> dict:
+    """Weekly availability and working hours, both wall-clock times in the provider's one time
+    zone: the profile's `timezone`, which the body's `timezone` sets (omitted: unchanged). It is
+    stored once, on the profile; the availability the answer shows carries it for reading only."""
     user = user_store.get(caller.id)
     if user is None or user.role != "provider":
         raise NotFound("provider profile")
-    user.availability = {"timezone": body["timezone"], "windows": body["windows"]}
-    user.timezone = body["timezone"]
+    if body.get("timezone") and body["timezone"] != user.timezone:
+        logger.info("provider time zone changed", extra={"provider_id": user.id})
+        user.timezone = body["timezone"]
+    user.availability = {"windows": body["windows"]}
     if body.get("working_hours") is not None:
         user.working_hours = body["working_hours"]
     user.updated_at = iso(now)

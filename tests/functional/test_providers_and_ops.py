@@ -106,3 +106,31 @@ def test_availability_is_validated_and_stored(api, world):
     assert api.put("/providers/me/availability", provider, bad).status == 400
     bad = {"timezone": "Europe/London", "windows": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}
     assert api.put("/providers/me/availability", provider, bad).status == 400
+
+
+def test_the_provider_has_one_time_zone_that_availability_and_working_hours_share(api, world, clock):
+    """Issue 10 item 8: the body's `timezone` is the profile's one time zone (documented); the
+    windows and the reply-promise working hours are both read in it, and omitting it keeps it."""
+    from datetime import datetime, timezone
+
+    provider = world.provider()  # created in America/New_York
+    client = world.client()
+    room_id = world.room(client, provider)
+    world.plan(client, kind="subscription", live_credits=4, period_anchor="2026-11-01")
+    windows = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+    moved = api.put("/providers/me/availability", provider, {"timezone": "Europe/London", "windows": windows})
+    assert moved.status == 200
+    for view in (moved.json, api.get("/providers/me", provider).json):
+        assert view["timezone"] == "Europe/London" and view["availability"]["timezone"] == "Europe/London"
+    assert api.get(f"/providers/{provider.id}", client).json["timezone"] == "Europe/London"
+    kept = api.put("/providers/me/availability", provider, {"windows": windows[:1]})  # no zone: it stays
+    assert kept.status == 200 and kept.json["timezone"] == "Europe/London"
+    assert kept.json["availability"] == {"timezone": "Europe/London", "windows": windows[:1]}
+    # working hours (default Mon–Fri 09:00–17:00) follow the same zone: a message on Monday 08:00Z
+    # is due 17:00 London (17:00Z); read in New York it would be due 17:00 there (22:00Z)
+    clock.at = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    assert api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "hi"}).status == 201
+    assert api.get(f"/rooms/{room_id}", client).json["reply_due_at"] == "2026-11-23T17:00:00Z"
+    bad = api.put("/providers/me/availability", provider, {"timezone": "Mars/Olympus", "windows": []})
+    assert bad.status == 400 and bad.code == "validation_error"
+    assert api.get("/providers/me", provider).json["timezone"] == "Europe/London"
