@@ -66,7 +66,8 @@ def on_message_staged(post) -> None:
     post.room_actions += [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)]
     if not is_working(calendar, now):
         post.uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id,
-                                            _out_of_hours_text(room, due, profiles.get(room.client_id)), now))
+                                            _out_of_hours_text(room, due, profiles.get(room.client_id)), now,
+                                            to="client"))
     metrics.add_metric(name="ReplyDeadlineOpened", unit="Count", value=1)
 
 

@@ -153,10 +153,13 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
         "created_at": message.created_at, "text": text}
 
 
-def post_system(room_id: str, text: str, now: datetime, notice_id: str | None = None) -> MessageModel | None:
-    """A message written by Haven itself (kind `system`, no sender); it never alerts. The message
-    and the room's counters are one transaction; `notice_id` (the outbox notice it delivers) is
-    recorded with it, so delivering the same notice again posts nothing twice."""
+def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None,
+                notice_id: str | None = None) -> MessageModel | None:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts. `to`
+    (`client` or `provider`): a notice addressed to that member, unread for them only; None:
+    for both members. Both see it in the room's history. The message and the room's counters are
+    one transaction; `notice_id` (the outbox notice it delivers) is recorded with it, so
+    delivering the same notice again posts nothing twice."""
     for attempt in range(ATTEMPTS):
         room = room_store.get(room_id, consistent=attempt > 0)
         if room is None:
@@ -167,7 +170,8 @@ def post_system(room_id: str, text: str, now: datetime, notice_id: str | None = 
         body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
         uow = UnitOfWork()
         message = room_store.stage_member_message(uow, room, "system", None, iso(now), notice_id, [],
-                                                  kind="system", body=body)
+                                                  counter=room_store.NOTICE_COUNTER[to], kind="system", body=body,
+                                                  to=to)
         try:
             uow.commit()
         except Refused:
@@ -224,10 +228,7 @@ def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:
     message = room_store.get_message(room_id, seq) if seq else None
     if message is None or message.id != message_id:
         raise NotFound("message")
-    if caller.is_client:
-        read_count = int(message.count_provider + message.count_system)
-    else:
-        read_count = int(message.count_client + message.count_system)
+    read_count = room_store.read_count(message, caller.role)
     room_store.mark_read(room_id, caller.role, read_count, int(message.seq))
     # Reflect the write locally (the marker only moves forward) instead of reading the room again.
     if caller.is_client and int(message.seq) > int(room.read_client_seq or 0):

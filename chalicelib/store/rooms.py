@@ -10,6 +10,12 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
 
 SENDER_COUNTER = {"client": "sent_client", "provider": "sent_provider", "system": "sent_system"}
+# Haven's notices addressed to one member only (e.g. the out-of-hours reply promise, to the client)
+NOTICE_COUNTER = {None: "sent_system", "client": "sent_system_client", "provider": "sent_system_provider"}
+# What each member's unread count is made of: the other member's messages, Haven's notices to both
+# members and Haven's notices to them alone; never their own messages, never a notice to the other.
+ADDRESSED_TO = {"client": ("provider", "system", "system_client"),
+                "provider": ("client", "system", "system_provider")}
 
 
 def room_id_for(client_id: str, provider_kind: str) -> str:
@@ -70,12 +76,14 @@ def stage_member_message(uow, room: RoomModel, role: str, sender_id: str | None,
     room update is conditioned on the room being unchanged since (`seq`; for a member's message
     also membership, the provider and the recipient's read marker), so the reply promise and the
     alert decided from that read hold; a refusal means "read again". `counter`: the room counter
-    the message adds to (default: its author's, `SENDER_COUNTER`). `extra_actions`: what the
+    the message adds to (default: its author's, `SENDER_COUNTER`; a notice to one member:
+    `NOTICE_COUNTER`). `extra_actions`: what the
     message's handlers set on the room (one update per item in a transaction). `request`: the
     keyed request's digest (a member's) or the outbox notice's id (a system message)."""
     seq = int(room.seq or 0) + 1
     counter = counter or SENDER_COUNTER[role]
-    counts = {name: int(getattr(room, name) or 0) for name in SENDER_COUNTER.values()}
+    counts = {name: int(getattr(room, name) or 0)
+              for name in dict.fromkeys([*SENDER_COUNTER.values(), *NOTICE_COUNTER.values()])}
     counts[counter] += 1
     # the room's counts right after this message, for read markers: sent_x -> count_x
     message = MessageModel(room.id, seq, id=message_id(seq), sender_id=sender_id, sender_role=role,
@@ -154,10 +162,15 @@ def mark_read(room_id: str, role: str, read_count: int, seq: int) -> None:
             raise
 
 
+def read_count(message: MessageModel, role: str) -> int:
+    """How many messages addressed to `role` the room held up to and including `message`."""
+    return int(sum(getattr(message, f"count_{part}") or 0 for part in ADDRESSED_TO[role]))
+
+
 def unread_count(room: RoomModel, role: str) -> int:
-    if role == "client":
-        return max(0, int(room.sent_provider + room.sent_system - room.read_client))
-    return max(0, int(room.sent_client + room.sent_system - room.read_provider))
+    addressed = sum(getattr(room, f"sent_{part}") or 0 for part in ADDRESSED_TO[role])
+    read = room.read_client if role == "client" else room.read_provider
+    return max(0, int(addressed - (read or 0)))
 
 
 def set_plan_kind(client_id: str, plan_kind: str) -> None:
