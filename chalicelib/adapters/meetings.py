@@ -66,8 +66,8 @@ class ChimeMeetings:
         return answer["Meeting"]
 
     def create_attendee(self, meeting_id: str, external_user_id: str, audio_only: bool,
-                        booking_id: str | None = None) -> dict:
-        """`booking_id` is for the stand-in's event (Chime knows its meeting's ExternalMeetingId)."""
+                        booking_id: str | None = None, at: datetime | None = None) -> dict:
+        """`booking_id` and `at` (the join's moment) are for the stand-in's event; Chime knows both."""
         options = {"Capabilities": dict(AUDIO_ONLY)} if audio_only else {}
         try:
             answer = self._client().create_attendee(MeetingId=meeting_id, ExternalUserId=external_user_id, **options)
@@ -126,12 +126,11 @@ class LocalMeetings:
                 "EventIngestionUrl": f"https://{STANDIN_HOST}/v1/client-events",
             },
             "MeetingFeatures": {"Audio": {"EchoReduction": "UNAVAILABLE"}},
-            "TenantIds": [],
             "MeetingArn": f"arn:aws:chime:{self.region}:{self.account}:meeting/{meeting_id}",
         }
 
     def create_attendee(self, meeting_id: str, external_user_id: str, audio_only: bool,
-                        booking_id: str | None = None) -> dict:
+                        booking_id: str | None = None, at: datetime | None = None) -> dict:
         with self._lock:
             if meeting_id in self._ended:
                 raise MeetingGone(meeting_id)
@@ -140,7 +139,7 @@ class LocalMeetings:
         attendee = {"ExternalUserId": external_user_id, "AttendeeId": attendee_id, "JoinToken": token,
                     "Capabilities": dict(AUDIO_ONLY if audio_only else SEND_RECEIVE)}
         # No media server will see this attendee arrive: report the join now, as Chime would.
-        self._emit(meeting_state_event(ATTENDEE_JOINED, self._clock(), meeting_id=meeting_id,
+        self._emit(meeting_state_event(ATTENDEE_JOINED, at or self._clock(), meeting_id=meeting_id,
                                        external_meeting_id=booking_id, attendee=attendee,
                                        region=self.region, account=self.account, media_region=self.media_region))
         return attendee

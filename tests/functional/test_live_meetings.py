@@ -20,7 +20,7 @@ from chalicelib.adapters import meetings as adapter
 from tests.functional.booking_world import WED_10_NY, book, scene, z
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-MEETING_KEYS = {"MeetingId", "ExternalMeetingId", "MediaRegion", "MediaPlacement", "MeetingFeatures", "TenantIds",
+MEETING_KEYS = {"MeetingId", "ExternalMeetingId", "MediaRegion", "MediaPlacement", "MeetingFeatures",
                 "MeetingArn"}
 PLACEMENT_KEYS = {"AudioHostUrl", "AudioFallbackUrl", "SignalingUrl", "TurnControlUrl", "ScreenDataUrl",
                   "ScreenViewingUrl", "ScreenSharingUrl", "EventIngestionUrl"}

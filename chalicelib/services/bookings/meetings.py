@@ -47,7 +47,7 @@ def join_meeting(b: plans.Booking, participant_id: str, now: datetime, refused) 
                 continue
         try:
             attendee = meetings.create_attendee(b.meeting_id, participant_id, b.modality == "audio",
-                                                booking_id=b.id)
+                                                booking_id=b.id, at=now)
         except chime.MeetingGone:
             logger.info("meeting ended by Chime; starting the next", extra={"booking_id": b.id,
                                                                          "meeting_generation": b.meeting_generation})
