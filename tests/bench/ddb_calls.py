@@ -176,7 +176,7 @@ def run() -> list[dict]:
     # --- matching and continuity of care, if this build has it
     if ("/clients/me/intake", "PUT") in m.routes:
         _matching(m, world, provider)
-        _bookings(m, api, clock, client, provider)
+        _bookings(m, api, clock, client, provider, days=7)  # a week on: the first story's times are taken
     # --- care pathways (referrals, session requests), if this build has them
     if ("/session-requests", "POST") in m.routes:
         _pathways(m, api, clock, world, provider)
@@ -269,9 +269,9 @@ def _pathways(m: Measure, api: Api, clock, world, provider) -> None:
     m("POST", "/session-requests/{request_id}/withdraw", f"/session-requests/{third['id']}/withdraw", person)
 
 
-def _bookings(m: Measure, api: Api, clock, client, provider) -> None:
+def _bookings(m: Measure, api: Api, clock, client, provider, days: int = 0) -> None:
     seen: set[str] = set()
-    base = clock.at = MONDAY_10_NEW_YORK
+    base = clock.at = MONDAY_10_NEW_YORK + timedelta(days=days)
     wed_10 = base + timedelta(days=2)  # 10:00 New York, 48 h ahead
     m("GET", "/providers/{provider_id}/slots",
       f"/providers/{provider.id}/slots?from={z(wed_10)}&to={z(wed_10 + timedelta(days=1))}", client)
