@@ -25,7 +25,7 @@ def _window_list(windows: list) -> list:
 
 
 # The rules `domain.profiles` enforces, as enum and patterns: checked here and listed in the document.
-TIMEZONE = Field("string", max_len=64, enum=profiles.timezone_names(),
+TIMEZONE = Field("string", max_len=64, enum=profiles.timezone_names,
                  message="not a known IANA time zone (e.g. Europe/London).",
                  description="IANA time zone, e.g. Europe/London, exactly as spelt")
 REGION = Field("string", max_len=10, pattern=profiles.REGION_PATTERN, message="not a region code like `US-NY` or `GB`.",

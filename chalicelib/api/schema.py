@@ -32,7 +32,7 @@ class Field:
     max: int | None = None
     min_len: int | None = None
     max_len: int | None = None
-    enum: tuple | None = None
+    enum: tuple | Callable[[], tuple] | None = None  # a callable: read on first use (not at import)
     pattern: str | None = None
     items: "Field | None" = None
     model: "Model | None" = None
@@ -41,6 +41,9 @@ class Field:
     default: Any = _MISSING
     message: str = ""  # what a refused enum or pattern says (instead of listing a long enum)
     format: str | None = None  # documented only (e.g. `uri`), for response fields
+
+    def choices(self) -> tuple:
+        return self.enum() if callable(self.enum) else self.enum
 
     def json_schema(self) -> dict:
         if self.type == "object" and self.model is not None:
@@ -67,7 +70,7 @@ class Field:
             schema["maximum"] = self.max
         if self.enum is not None:
             # OpenAPI 3.0: a nullable enum lists null among its values, or null is not valid.
-            schema["enum"] = list(self.enum) + ([None] if self.nullable else [])
+            schema["enum"] = list(self.choices()) + ([None] if self.nullable else [])
         if self.pattern is not None:
             schema["pattern"] = f"^(?:{self.pattern})$"  # the server matches the whole value
         if self.format is not None:
@@ -136,10 +139,10 @@ class Field:
                 value = [self.items.clean(f"{name}[{i}]", item) for i, item in enumerate(value)]
         elif kind == "object":
             value = self.model.validate(value, prefix=f"{name}.")
-        if self.enum is not None and value not in self.enum:
+        if self.enum is not None and value not in self.choices():
             if self.message:
                 raise ValidationError(f"`{name}`: {self.message}", details={"field": name})
-            allowed = ", ".join(str(e) for e in self.enum)
+            allowed = ", ".join(str(e) for e in self.choices())
             raise ValidationError(f"`{name}` must be one of: {allowed}.", details={"field": name})
         if self.check is not None:
             try:

@@ -52,8 +52,9 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
 
 
+@lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
-    """Every zone name `valid_timezone` accepts, sorted."""
+    """Every zone name `valid_timezone` accepts, sorted (read on first use: it walks tzdata)."""
     return tuple(sorted(_timezones()))
 
 
