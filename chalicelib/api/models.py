@@ -531,7 +531,15 @@ Booking = Model(
     rated=_opt("boolean", description="clients only"),
 )
 Bookings = _page("Bookings", Booking)
-JoinAnswer = Model("JoinAnswer", extensible=True, join_url=_out(format="uri"))
+JoinAnswer = Model(
+    "JoinAnswer", extensible=True, join_url=_out(format="uri"),
+    meeting=_opt("object", description="video and audio: Chime SDK's `Meeting` (MeetingId, MediaRegion, MediaPlacement)",
+                 model=Model("ChimeMeeting", extensible=True, MeetingId=_out(), MediaRegion=_opt(),
+                             MediaPlacement=_opt("object"))),
+    attendee=_opt("object", description="video and audio: Chime SDK's `Attendee` for the caller",
+                  model=Model("ChimeAttendee", extensible=True, AttendeeId=_out(), ExternalUserId=_opt(),
+                              JoinToken=_out())),
+)
 _TIMES = Model("Times", extensible=True, starts_at=_WHEN, ends_at=_WHEN)
 Slots = Model("Slots", extensible=True, items=_list_of(_TIMES))
 
@@ -605,6 +613,7 @@ NO_CONTENT = "no content"  # 204
 # Answers other than success and refusals that a route documents: (path, method) -> {status: code}.
 OTHER_ANSWERS: dict[tuple[str, str], dict[int, str]] = {
     ("/rooms/{room_id}/talkcasts", "POST"): {502: "speech_unavailable"},  # Amazon Polly could not answer
+    ("/bookings/{booking_id}/join", "POST"): {502: "meeting_unavailable"},  # Chime could not start the meeting
 }
 
 # (path, method) -> what a success answers: a response model, HTML, NO_CONTENT, or None (never succeeds).
