@@ -361,7 +361,8 @@ MoodCheckIn = Model(
 MoodsQuery = page_query(**{
     "from": Field("string", required=False, max_len=10, format="date",
                   description="local date, inclusive (default: 28 days before `to`)"),
-    "to": Field("string", required=False, max_len=10, format="date", description="local date, exclusive (default: tomorrow)"),
+    "to": Field("string", required=False, max_len=10, format="date",
+                description="local date, exclusive (default: tomorrow)"),
 })
 MoodsQuery.name = "MoodsQuery"
 
@@ -474,7 +475,7 @@ ProviderPublic = Model(
     focus_areas=_STRINGS, bio=_out(nullable=True), years_experience=_out("integer", nullable=True),
     timezone=_out(nullable=True), gender=_out(nullable=True, enum=("female", "male", "nonbinary")),
     accepting=_out("boolean"), active=_out("boolean"),
-    rating=_obj(Model("Rating", extensible=True, average=_out("number"), count=_out("integer")), nullable=True,
+    rating=_obj(Model("ProviderRating", extensible=True, average=_out("number"), count=_out("integer")), nullable=True,
                 description="null below 5 ratings"),
 )
 _PRIVATE = dict(
@@ -511,7 +512,8 @@ Message = Model(
     talkcast=_opt("boolean"), title=_opt(nullable=True), voice=_opt(nullable=True),
 )
 Messages = _page("Messages", Message)
-ReadAnswer = Model("ReadAnswer", extensible=True, room_id=_out(), read_up_to=_out(), unread_count=_out("integer", min=0))
+ReadAnswer = Model("ReadAnswer", extensible=True, room_id=_out(), read_up_to=_out(),
+                   unread_count=_out("integer", min=0))
 UploadSlot = Model("UploadSlot", extensible=True, media_id=_out(),
                    upload=_obj(Model("PresignedPost", extensible=True, url=_out(format="uri"),
                                      fields=_out("object", description="form fields to send with the file"))),
@@ -533,7 +535,7 @@ Booking = Model(
 Bookings = _page("Bookings", Booking)
 JoinAnswer = Model(
     "JoinAnswer", extensible=True, join_url=_out(format="uri"),
-    meeting=_opt("object", description="video and audio: Chime SDK's `Meeting` (MeetingId, MediaRegion, MediaPlacement)",
+    meeting=_opt("object", description="video and audio: Chime SDK's `Meeting` (MeetingId, MediaPlacement...)",
                  model=Model("ChimeMeeting", extensible=True, MeetingId=_out(), MediaRegion=_opt(),
                              MediaPlacement=_opt("object"))),
     attendee=_opt("object", description="video and audio: Chime SDK's `Attendee` for the caller",
@@ -560,7 +562,8 @@ Measures = Model(
 RatingAnswer = Model("RatingAnswer", extensible=True, booking_id=_out(), rated=_out("boolean"))
 SessionRecord = Model(
     "SessionRecord", extensible=True, booking_id=_out(), visible_from=_WHEN,
-    entries=_list_of(Model("RecordEntry", extensible=True, id=_out(), kind=_out(enum=("record", "amendment", "member_note")),
+    entries=_list_of(Model("RecordEntry", extensible=True, id=_out(),
+                           kind=_out(enum=("record", "amendment", "member_note")),
                            author_id=_out(), text=_out(), created_at=_WHEN)),
 )
 AccessLog = _page("AccessLog", Model("AccessLogEntry", extensible=True, at=_WHEN, reader_id=_out(), reader_role=_out(),
