@@ -12,6 +12,8 @@ other in a circle (a test checks the whole import graph of `chalicelib`).
     provider_changed(client_id, old_provider_id, now)    open session requests end (provider_unavailable)
     provider_deactivated(provider_id, now)               the same, for all of the provider's requests
     held_time_wanted(holder_ids, now, freed)             lapsed requests give back the time they held
+    meeting_event(event)                                 the local Chime stand-in's events, to the handler
+                                                         EventBridge invokes when deployed (meeting_events)
 """
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ def start() -> None:
     # The reply promise and the alert are written in the message's own transaction.
     wiring.subscribe("message_staged", replies.on_message_staged)
     wiring.subscribe("message_staged", alerts.on_message_staged)
+    from chalicelib.services.bookings import meetings
+
+    wiring.subscribe("meeting_event", meetings.on_event)
     _care_pathways()
     _export_sections()
     _started = True
