@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key, pending_key
 from chalicelib.clock import iso, parse_iso
