@@ -33,4 +33,4 @@ def send_email(to: str, template: str, params: dict, attachments, now: datetime)
 
 
 def post_room_message(room_id: str, template: str, params: dict, attachments, now: datetime) -> None:
-    rooms.post_system(room_id, params["text"], now)
+    rooms.post_system(room_id, params["text"], now, join_booking_id=params.get("join_booking_id"))

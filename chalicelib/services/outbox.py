@@ -90,9 +90,12 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
                              guard=guard)
 
 
-def room_message(key: str, room_id: str, text: str, now: datetime) -> NotificationModel:
-    """A system message for a room, recorded (alone or in a transaction) before it is posted."""
-    return record(key, ROOM_MESSAGE, room_id, {"text": text}, now)
+def room_message(key: str, room_id: str, text: str, now: datetime, *,
+                 join_booking_id: str | None = None) -> NotificationModel:
+    """A system message for a room, recorded (alone or in a transaction) before it is posted.
+    `join_booking_id`: the message offers each reader their own join link to that booking."""
+    params = {"text": text, **({"join_booking_id": join_booking_id} if join_booking_id else {})}
+    return record(key, ROOM_MESSAGE, room_id, params, now)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:

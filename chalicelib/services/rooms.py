@@ -49,11 +49,14 @@ def banner(room: RoomModel, now: datetime) -> dict | None:
 
 
 def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
-           key_blob: bytes | None = None) -> dict:
+           key_blob: bytes | None = None, reader: Caller | None = None) -> dict:
     out = {"id": message.id, "room_id": room_id, "kind": message.kind, "sender_id": message.sender_id,
            "created_at": message.created_at}
     if message.kind in ("text", "system") and message.body is not None:
         out["text"] = wiring.get("cipher").decrypt(room_id, message.body, key_blob)
+    if message.join_booking_id and reader is not None and reader.role in ("client", "provider"):
+        # a session reminder: the stored message holds no link; each member reads their own
+        out["join_url"] = wiring.get("video").link(message.join_booking_id, reader.role)
     if message.kind in ("audio", "video"):
         out["media_id"] = message.media_id
         out["media_url"] = media_url
@@ -101,14 +104,16 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
             "created_at": message.created_at, "text": text}
 
 
-def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
-    """A message written by Haven itself (kind `system`, no sender); it never alerts."""
+def post_system(room_id: str, text: str, now: datetime, *, join_booking_id: str | None = None) -> MessageModel:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts.
+    `join_booking_id`: a session reminder whose readers each see their own `join_url`."""
     room = room_store.append_message_counter(room_id, "system", None, iso(now))
     if room is None:
         raise NotFound("room")
     body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
     return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
-                                  created_at=iso(now), body=body)
+                                  created_at=iso(now), body=body,
+                                  **({"join_booking_id": join_booking_id} if join_booking_id else {}))
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
@@ -134,7 +139,8 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
         access_log.record(room.client_id, caller.id, caller.role, "messages", now, room_id=room_id)
     items, more = room_store.message_page(room_id, limit, before)
     media_urls = _media_urls(room_id, items)
-    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob) for m in items]
+    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob, reader=caller)
+                for m in items]
     if caller.is_provider:  # risk language (SPEC §2): only the provider sees which messages were flagged
         for out, m in zip(rendered, items):
             out["flagged"] = bool(m.flag)
