@@ -44,7 +44,8 @@ $(JOIN_MODULES): $(JOIN_DIR)/package.json $(JOIN_DIR)/package-lock.json
 $(JOIN_JS): $(JOIN_MODULES) $(JOIN_DIR)/join.js $(JOIN_DIR)/no-messaging.js
 	@mkdir -p $(dir $@)
 	$(JOIN_DIR)/node_modules/.bin/esbuild $(JOIN_DIR)/join.js --bundle --minify --format=iife --target=es2019 \
-		--log-level=warning --alias:@aws-sdk/client-chime-sdk-messaging=./$(JOIN_DIR)/no-messaging.js --outfile=$@
+		--define:global=globalThis --log-level=warning --alias:@aws-sdk/client-chime-sdk-messaging=./$(JOIN_DIR)/no-messaging.js \
+		--outfile=$@
 
 join-page: $(JOIN_JS)
 

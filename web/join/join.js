@@ -5,13 +5,14 @@
 //   loading → preview → joining → joined → left
 //   or no-permission | no-devices | cannot-connect | refused; not-yet (before the window) | chat.
 // `?join=1` on the link joins right after the preview (no click).
-// Deep imports: the package's index also pulls in the messaging client (the AWS SDK for Node).
-import ConsoleLogger from 'amazon-chime-sdk-js/build/logger/ConsoleLogger';
-import LogLevel from 'amazon-chime-sdk-js/build/logger/LogLevel';
-import DefaultDeviceController from 'amazon-chime-sdk-js/build/devicecontroller/DefaultDeviceController';
-import DefaultMeetingSession from 'amazon-chime-sdk-js/build/meetingsession/DefaultMeetingSession';
-import MeetingSessionConfiguration from 'amazon-chime-sdk-js/build/meetingsession/MeetingSessionConfiguration';
-import MeetingSessionStatusCode from 'amazon-chime-sdk-js/build/meetingsession/MeetingSessionStatusCode';
+import {
+  ConsoleLogger,
+  DefaultDeviceController,
+  DefaultMeetingSession,
+  LogLevel,
+  MeetingSessionConfiguration,
+  MeetingSessionStatusCode,
+} from 'amazon-chime-sdk-js';
 
 const CONNECT_TIMEOUT_MS = 20000;
 const body = document.body;
