@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import html
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -61,13 +60,18 @@ HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-stor
 
 # --- the script --------------------------------------------------------------------------------
 
-@cache
+_loaded: list[tuple[str, str]] = []
+
+
 def _asset() -> tuple[str, str] | None:
-    try:
-        text = ASSET.read_text(encoding="utf-8")
-    except OSError:
-        return None
-    return text, hashlib.sha256(text.encode()).hexdigest()[:16]
+    """Read once per process (a missing bundle is looked for again next time)."""
+    if not _loaded:
+        try:
+            text = ASSET.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        _loaded.append((text, hashlib.sha256(text.encode()).hexdigest()[:16]))
+    return _loaded[0]
 
 
 def script() -> tuple[str, str] | None:
@@ -189,8 +193,11 @@ def show(token: str, now: datetime) -> tuple[int, str]:
     if state == rules.RESCHEDULED:
         return _message(410, "Session moved", "This session was moved to another time. Use the link in the "
                         "newest email about it, or open the Haven app.", "moved")
-    if state in (rules.CANCELLED, rules.DECLINED, rules.EXPIRED):
-        return _message(410, "No session", f"This session was {state}, so there is nothing to join.", state)
+    gone = {rules.CANCELLED: "cancelled", rules.LATE_CANCELLED: "cancelled", rules.DECLINED: "declined",
+            rules.EXPIRED: "not confirmed in time"}
+    if state in gone:
+        return _message(410, "No session", f"This session was {gone[state]}, so there is nothing to join.",
+                        "cancelled")
     if state != rules.CONFIRMED or now >= closes:
         return _message(410, "Session over", "This session has ended. Open the Haven app to see it.", "ended")
     if now < opens:

@@ -200,3 +200,22 @@ def test_the_join_link_is_never_logged(world, api, clock, capfd, caplog):
     logs = out + err + "\n".join(repr(vars(record)) for record in caplog.records)
     assert booking["id"] in logs
     assert token.rsplit(".", 1)[1] not in logs and token not in logs
+
+
+def test_a_cancelled_or_moved_sessions_link_says_so(world, api, clock):
+    sc, booking = _confirmed(world, api)
+    invitation = [n for n in outbox("booking_confirmed") if address(n) == sc.client.email][0]
+    token = re.search(r"/join/([A-Za-z0-9_.\-]+)", calendar_of(invitation).replace("\r\n ", "")).group(1)
+    moved = api.post(f"/bookings/{booking['id']}/reschedule", sc.provider, {"starts_at": "2026-11-25T16:00:00Z"})
+    assert moved.status == 201, moved.json
+    page = _page(api, "GET", token)
+    assert page.status == 410 and "moved to another time" in page.json
+    new_invites = [n for n in outbox("booking_confirmed") + outbox("booking_rescheduled")
+                   if address(n) == sc.client.email and "_ics" in n.params
+                   and n.params["_ics"].get("booking_id") == moved.json["id"]]
+    assert new_invites  # the moved session's invitation carries the new booking's link
+    new_token = re.search(r"/join/([A-Za-z0-9_.\-]+)", calendar_of(new_invites[0]).replace("\r\n ", "")).group(1)
+    assert new_token.startswith(moved.json["id"] + ".c.")
+    assert api.post(f"/bookings/{moved.json['id']}/cancel", sc.provider).status == 200
+    page = _page(api, "GET", new_token)
+    assert page.status == 410 and "This session was cancelled" in page.json

@@ -111,7 +111,7 @@ ROOM_TEXTS = {
                "The credit has been returned.",
     "remind_short": "Your {modality} session at {when} is open to join now: use your join link.",
     "remind_long": "Reminder: your {modality} session is on {when}. Your join link works from "
-                   "10 minutes before the start.",
+                   "{opens} minutes before the start.",
 }
 
 
@@ -181,7 +181,8 @@ def records(notices, now: datetime) -> list[NotificationModel]:
             continue  # another entity's notice (a session request's): its service renders it
         if isinstance(n, plans.RoomNote):
             b = n.booking
-            text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality)
+            text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality,
+                                             opens=wiring.settings().join_opens_minutes)
             out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
                                            now, join_booking_id=b.id if n.join_link else None))
             continue
