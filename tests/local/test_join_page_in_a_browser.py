@@ -11,7 +11,9 @@ browser is required (HAVEN_REQUIRE_BROWSER / CI), as in test_link_pages_in_a_bro
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -51,11 +53,17 @@ def _reminder_links(stack: Stack, booking_id: str) -> dict[str, str]:
     return found
 
 
-def _page_state(url: str, *flags: str, timeout: float = 60.0) -> list:
+def _page_state(url: str, *flags: str, timeout: float = 60.0, shot: str | None = None) -> list:
+    """[state, states so far, the status text, the meeting id] once the page settles. Set
+    HAVEN_SCREENSHOTS=<dir> to keep a PNG named `shot` (the README's pictures were made this way)."""
     with Browser(CHROMIUM, *flags) as browser:
         page = browser.open(url)
         last = browser.wait_for(page, f"(() => {{ const s = {STATE}; return s && {list(DONE)!r}.includes(s[0]) && s; }})()",
                                 timeout=timeout)
+        keep = os.environ.get("HAVEN_SCREENSHOTS")
+        if keep and shot:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            browser.screenshot(page, Path(keep) / f"{shot}.png")
         return last or browser.eval(page, STATE)
 
 
@@ -75,7 +83,7 @@ def test_the_reminders_join_link_reaches_the_sdks_join_step_and_says_media_canno
 
     # before the window (the stack's clock is real time, ~3 h ahead): the page says when it opens
     opens = starts - timedelta(minutes=10)
-    state, _states, text, _meeting = _page_state(provider_link, timeout=30)
+    state, _states, text, _meeting = _page_state(provider_link, timeout=30, shot="join-page-not-yet")
     assert state == "not-yet", text
     assert "You can join" in text and f"at {opens:%H:%M} (UTC)" in text, text
 
@@ -95,7 +103,8 @@ def test_the_reminders_join_link_reaches_the_sdks_join_step_and_says_media_canno
         pytest.skip("the Chime meetings backend (issue 14, branch chime) is not merged: the join answer has no meeting")
     meeting_id = answer.json()["meeting"]["MeetingId"]
 
-    state, states, text, shown_meeting = _page_state(provider_link + "?join=1", *FAKE_MEDIA, timeout=90)
+    state, states, text, shown_meeting = _page_state(provider_link + "?join=1", *FAKE_MEDIA, timeout=90,
+                                                     shot="join-page-local")
     assert "preview" in states.split() and "joining" in states.split(), (state, states, text)
     assert state == "cannot-connect", (state, states, text)
     assert "Media cannot connect locally" in text

@@ -82,6 +82,16 @@ class Browser:
                 return value
             time.sleep(every)
 
+    def screenshot(self, session: str, path, width: int = 800, height: int = 900) -> None:
+        """A PNG of the page as it is now."""
+        import base64
+
+        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                         "mobile": False}, session)
+        data = self.send("Page.captureScreenshot", {"format": "png"}, session)["data"]
+        with open(path, "wb") as out:
+            out.write(base64.b64decode(data))
+
     def close(self) -> None:
         try:
             self.send("Browser.close")
