@@ -149,7 +149,13 @@ WINDOWS = Field("array", max_len=70, items=Field("object", model=_WINDOW), check
 
 Availability = Model(
     "Availability",
-    timezone=TIMEZONE,
+    # One time zone per provider: the profile's `timezone` (docs/decisions.md "One time zone per provider").
+    timezone=Field("string", required=False, max_len=64, check=_timezone,
+                   description="IANA time zone, e.g. Europe/London. The provider's one time zone: the same "
+                               "field as the profile's `timezone`. Both `windows` and `working_hours` are "
+                               "wall-clock times in it; a different zone changes the profile's time zone, "
+                               "so availability and reply-promise working hours move together. Omitted: "
+                               "the profile's time zone stays."),
     windows=WINDOWS,
     working_hours=Field("array", required=False, nullable=True, max_len=70,
                         items=Field("object", model=_WINDOW), check=_window_list,

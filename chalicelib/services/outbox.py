@@ -90,11 +90,14 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
                              guard=guard)
 
 
-def room_message(key: str, room_id: str, text: str, now: datetime, *,
-                 join_booking_id: str | None = None) -> NotificationModel:
+def room_message(key: str, room_id: str, text: str, now: datetime, *, to: str | None = None,
+                 join_booking_id: str | None = None, join_provider_id: str | None = None) -> NotificationModel:
     """A system message for a room, recorded (alone or in a transaction) before it is posted.
-    `join_booking_id`: the message offers each reader their own join link to that booking."""
-    params = {"text": text, **({"join_booking_id": join_booking_id} if join_booking_id else {})}
+    `to` (`client` or `provider`): addressed to that member, so it is unread for them only;
+    None: for both members. `join_booking_id`: the message offers each reader their own join
+    link to that booking (its provider `join_provider_id`)."""
+    params = {"text": text, **({"to": to} if to else {}),
+              **({"join_booking_id": join_booking_id, "join_provider_id": join_provider_id} if join_booking_id else {})}
     return record(key, ROOM_MESSAGE, room_id, params, now)
 
 

@@ -54,8 +54,10 @@ def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
            "created_at": message.created_at}
     if message.kind in ("text", "system") and message.body is not None:
         out["text"] = wiring.get("cipher").decrypt(room_id, message.body, key_blob)
-    if message.join_booking_id and reader is not None and reader.role in ("client", "provider"):
-        # a session reminder: the stored message holds no link; each member reads their own
+    if message.join_booking_id and reader is not None and (
+            reader.is_client or (reader.is_provider and reader.id == message.join_provider_id)):
+        # a session reminder: the stored message holds no link; each participant reads their own
+        # (a provider the room was handed to later is not the booking's: no link for them)
         out["join_url"] = wiring.get("video").link(message.join_booking_id, reader.role)
     if message.kind in ("audio", "video"):
         out["media_id"] = message.media_id
@@ -104,16 +106,20 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
             "created_at": message.created_at, "text": text}
 
 
-def post_system(room_id: str, text: str, now: datetime, *, join_booking_id: str | None = None) -> MessageModel:
-    """A message written by Haven itself (kind `system`, no sender); it never alerts.
-    `join_booking_id`: a session reminder whose readers each see their own `join_url`."""
-    room = room_store.append_message_counter(room_id, "system", None, iso(now))
+def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None,
+                join_booking_id: str | None = None, join_provider_id: str | None = None) -> MessageModel:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts. `to`
+    (`client` or `provider`): a notice addressed to that member, unread for them only; None:
+    for both members. Both see it in the room's history. `join_booking_id`: a session reminder
+    whose readers each see their own `join_url`."""
+    room = room_store.append_message_counter(room_id, "system", None, iso(now), to=to)
     if room is None:
         raise NotFound("room")
     body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
     return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
-                                  created_at=iso(now), body=body,
-                                  **({"join_booking_id": join_booking_id} if join_booking_id else {}))
+                                  created_at=iso(now), body=body, to=to,
+                                  **({"join_booking_id": join_booking_id, "join_provider_id": join_provider_id}
+                                     if join_booking_id else {}))
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
@@ -164,10 +170,7 @@ def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:
     message = room_store.get_message(room_id, seq) if seq else None
     if message is None or message.id != message_id:
         raise NotFound("message")
-    if caller.is_client:
-        read_count = int(message.count_provider + message.count_system)
-    else:
-        read_count = int(message.count_client + message.count_system)
+    read_count = room_store.read_count(message, caller.role)
     room_store.mark_read(room_id, caller.role, read_count, int(message.seq))
     # Reflect the write locally (the marker only moves forward) instead of reading the room again.
     if caller.is_client and int(message.seq) > int(room.read_client_seq or 0):

@@ -112,6 +112,11 @@ def test_the_room_reminder_gives_each_reader_their_own_link(world, api):
     assert for_client["join_url"].endswith("/join/" + emailed[sc.client.email])
     assert for_provider["join_url"].endswith("/join/" + emailed[sc.provider.email])
     assert "/join/" not in for_client["text"]  # the stored text names no link
+    # a provider the room is handed to later is not that booking's provider: no link for them
+    successor = world.provider()
+    assert api.put("/ops/assignments", world.ops, {"client_id": sc.client.id, "provider_id": successor.id}).status == 200
+    assert "join_url" not in reminder(successor)
+    assert reminder(sc.client)["join_url"] == for_client["join_url"]
     # messages other than session reminders carry none
     assert api.post(f"/rooms/{sc.room_id}/messages", sc.client, {"kind": "text", "text": "see you soon"}).status == 201
     items = api.get(f"/rooms/{sc.room_id}/messages", sc.client).json["items"]

@@ -58,8 +58,8 @@ def _page_state(url: str, *flags: str, timeout: float = 60.0, shot: str | None =
     HAVEN_SCREENSHOTS=<dir> to keep a PNG named `shot` (the README's pictures were made this way)."""
     with Browser(CHROMIUM, *flags) as browser:
         page = browser.open(url)
-        last = browser.wait_for(page, f"(() => {{ const s = {STATE}; return s && {list(DONE)!r}.includes(s[0]) && s; }})()",
-                                timeout=timeout)
+        settled = f"(() => {{ const s = {STATE}; return s && {list(DONE)!r}.includes(s[0]) && s; }})()"
+        last = browser.wait_for(page, settled, timeout=timeout)
         keep = os.environ.get("HAVEN_SCREENSHOTS")
         if keep and shot:
             Path(keep).mkdir(parents=True, exist_ok=True)

@@ -113,6 +113,8 @@ ROOM_TEXTS = {
     "remind_long": "Reminder: your {modality} session is on {when}. Your join link works from "
                    "{opens} minutes before the start.",
 }
+# whom each room note is addressed to (unread for them only); reminders are for both members
+ROOM_TO = {"expired": "client"}
 
 
 def register_templates() -> None:
@@ -184,7 +186,9 @@ def records(notices, now: datetime) -> list[NotificationModel]:
             text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality,
                                              opens=wiring.settings().join_opens_minutes)
             out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
-                                           now, join_booking_id=b.id if n.join_link else None))
+                                           now, to=ROOM_TO.get(n.text),
+                                           join_booking_id=b.id if n.join_link else None,
+                                           join_provider_id=b.provider_id if n.join_link else None))
             continue
         for role in n.roles:
             item = _email(n, role, now)
