@@ -331,6 +331,10 @@ class BookingModel(Model):
     questionnaire_at = UnicodeAttribute(null=True)
     risk_flag = BooleanAttribute(null=True)
     rated = BooleanAttribute(null=True)
+    # a video or audio session's current Chime meeting: id, Chime's `Meeting` object, generation
+    meeting_id = UnicodeAttribute(null=True)
+    meeting = JSONAttribute(null=True)
+    meeting_generation = NumberAttribute(null=True)
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 
