@@ -51,11 +51,16 @@ def test_each_recipients_reminder_carries_their_own_link_which_joins_them_only(w
     assert joined.status == 200, joined.json
     assert joined.headers["Cache-Control"] == "no-store"
     assert joined.json["join_url"].endswith(f"/join/{client_token}")
+    # the Chime credentials of this participant (the stand-in's meeting locally)
+    assert joined.json["meeting"]["ExternalMeetingId"] == booking["id"]
+    assert joined.json["attendee"]["ExternalUserId"] == sc.client.id and joined.json["attendee"]["JoinToken"]
     view = api.get(f"/bookings/{booking['id']}", sc.client).json
     assert view["client_joined_at"] is not None and view["provider_joined_at"] is None  # the client only
     again = _page(api, "POST", client_token)  # reusable inside the window
     assert again.status == 200
-    assert _page(api, "POST", provider_token).status == 200
+    as_provider = _page(api, "POST", provider_token)
+    assert as_provider.status == 200 and as_provider.json["attendee"]["ExternalUserId"] == sc.provider.id
+    assert as_provider.json["meeting"]["MeetingId"] == joined.json["meeting"]["MeetingId"]  # one meeting
     assert api.get(f"/bookings/{booking['id']}", sc.client).json["provider_joined_at"] is not None
 
     # the same answer as the API's join for that participant
