@@ -27,6 +27,9 @@ ISO_COUNTRIES = frozenset("""
 
 _REGION = re.compile(r"([A-Z]{2})(?:-([A-Z0-9]{1,3}))?")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?")
+# The same rules as whole-value patterns, for request schemas (the API checks and documents them).
+REGION_PATTERN = f"(?:{'|'.join(sorted(ISO_COUNTRIES))})(?:-[A-Z0-9]{{1,3}})?"
+LANGUAGE_PATTERN = _LANGUAGE.pattern
 # Zone names that exist in the database but are not places a person lives.
 _NOT_PLACES = frozenset({"localtime", "Factory"})
 
@@ -47,6 +50,12 @@ def _timezones() -> frozenset[str]:
     import zoneinfo
 
     return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """Every zone name `valid_timezone` accepts, sorted (read on first use: it walks tzdata)."""
+    return tuple(sorted(_timezones()))
 
 
 def valid_timezone(name) -> bool:
