@@ -15,7 +15,7 @@ EMAIL ?=
 PASSWORD ?=
 NAME ?=
 
-.PHONY: run test soak invoke outbox user clock bench package resources deps clean
+.PHONY: run test soak invoke outbox user clock bench package resources deps clean join-page
 
 # The virtualenv is (re)installed only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
@@ -30,12 +30,31 @@ $(TOOLS_STAMP): requirements-tools.txt constraints-tools.txt
 	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
 	@touch $(TOOLS_STAMP)
 
-deps: $(STAMP) $(TOOLS_STAMP)
+# The join page's script (issue 14): amazon-chime-sdk-js bundled by esbuild, both pinned by
+# web/join/package-lock.json (`npm ci`). Built into chalicelib/assets/ (not committed), so the app
+# serves it and `chalice package` zips it; rebuilt when the lockfile or the page's source changes.
+JOIN_DIR := web/join
+JOIN_JS := chalicelib/assets/join.js
+JOIN_MODULES := $(JOIN_DIR)/node_modules/.installed
 
-run: $(STAMP)
+$(JOIN_MODULES): $(JOIN_DIR)/package.json $(JOIN_DIR)/package-lock.json
+	cd $(JOIN_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(JOIN_JS): $(JOIN_MODULES) $(JOIN_DIR)/join.js $(JOIN_DIR)/no-messaging.js
+	@mkdir -p $(dir $@)
+	$(JOIN_DIR)/node_modules/.bin/esbuild $(JOIN_DIR)/join.js --bundle --minify --format=iife --target=es2019 \
+		--define:global=globalThis --log-level=warning --alias:@aws-sdk/client-chime-sdk-messaging=./$(JOIN_DIR)/no-messaging.js \
+		--outfile=$@
+
+join-page: $(JOIN_JS)
+
+deps: $(STAMP) $(TOOLS_STAMP) $(JOIN_JS)
+
+run: $(STAMP) $(JOIN_JS)
 	$(PY) -m infra.local
 
-test: $(STAMP) $(TOOLS_STAMP)
+test: $(STAMP) $(TOOLS_STAMP) $(JOIN_JS)
 	$(PY) -m pytest -q -n 2 tests
 
 # A simulated week under faults (issue 9): 50 and 200 clients; prints the promises table. CLIENTS="50" for one size.
@@ -67,7 +86,7 @@ bench: $(STAMP)
 resources: $(STAMP)
 	$(PY) -m infra.resources
 
-package: $(STAMP)
+package: $(STAMP) $(JOIN_JS)
 	$(PY) -m infra.resources --check
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
@@ -77,4 +96,4 @@ package: $(STAMP)
 	@echo "template: $(PACKAGE_DIR)/sam.json  code: $(PACKAGE_DIR)/deployment.zip"
 
 clean:
-	rm -rf build .local .pytest_cache
+	rm -rf build .local .pytest_cache $(JOIN_JS)

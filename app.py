@@ -33,6 +33,10 @@ app.register_blueprint(pathways_bp)
 from chalicelib.api.between import bp as between_bp  # noqa: E402
 
 app.register_blueprint(between_bp)
+# The join page of live sessions (the reminders' per-participant links) and its script.
+from chalicelib.api.join import bp as join_bp  # noqa: E402
+
+app.register_blueprint(join_bp)
 routing.register_fallbacks(app)  # after every route: 405 for other methods, 404 for unknown paths
 
 

@@ -25,7 +25,7 @@ import urllib.error
 _ANCHOR = re.compile(r"""(?is)<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>(.*?)</a\s*>""")
 _HREF = re.compile(r"""(?is)\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _URL = re.compile(r"""https?://[^\s<>"')\]]+""")
-CALENDAR_FIELDS = ("METHOD", "SUMMARY", "DTSTART", "SEQUENCE", "UID", "STATUS")
+CALENDAR_FIELDS = ("METHOD", "SUMMARY", "DTSTART", "SEQUENCE", "UID", "STATUS", "URL")
 
 
 def _anchor_text(match: re.Match) -> str:

@@ -47,6 +47,8 @@ def build(*, series_id: str, sequence: int, method: str, starts_at: datetime, en
     event.add("summary", summary)
     event.add("description", f"{summary}, {local_text(starts_at, recipient_tz)}."
                              + (f" Join from {url}" if url else ""))
+    if url:
+        event.add("url", url)
     event.add("status", "CANCELLED" if method == CANCEL else "CONFIRMED")
     organizer_address = vCalAddress(f"mailto:{organizer}")
     organizer_address.params["cn"] = "Haven"

@@ -77,6 +77,8 @@ _CHALICE_CODES = {415: ("unsupported_media_type", "Send the body as application/
 def _enveloped(response):
     if response.status_code not in _CHALICE_CODES:
         return response
+    if str((response.headers or {}).get("Content-Type", "")).startswith("text/html"):
+        return response  # a page of ours (an emailed link's 404), not Chalice's own answer
     body = response.body if isinstance(response.body, (str, bytes)) else ""
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")

@@ -510,6 +510,7 @@ Message = Model(
     text=_opt(description="text and system messages"), media_id=_opt(description="audio and video"),
     media_url=_opt(nullable=True, format="uri", description="a short-lived playback URL"),
     talkcast=_opt("boolean"), title=_opt(nullable=True), voice=_opt(nullable=True),
+    join_url=_opt(format="uri", description="a session reminder: the reader's own join link (each member sees theirs)"),
 )
 Messages = _page("Messages", Message)
 ReadAnswer = Model("ReadAnswer", extensible=True, room_id=_out(), read_up_to=_out(),
@@ -611,12 +612,14 @@ ExportView = Model("ExportView", extensible=True, id=_out(), status=_out(enum=("
                    available_until=_opt("datetime", nullable=True), size_bytes=_opt("integer"))
 
 HTML = "text/html"  # an emailed link's page
+SCRIPT = "text/javascript"  # the join page's script
 NO_CONTENT = "no content"  # 204
 
 # Answers other than success and refusals that a route documents: (path, method) -> {status: code}.
 OTHER_ANSWERS: dict[tuple[str, str], dict[int, str]] = {
     ("/rooms/{room_id}/talkcasts", "POST"): {502: "speech_unavailable"},  # Amazon Polly could not answer
     ("/bookings/{booking_id}/join", "POST"): {502: "meeting_unavailable"},  # Chime could not start the meeting
+    ("/join/{token}", "POST"): {502: "meeting_unavailable"},  # the join page's join: the same answer
 }
 
 # (path, method) -> what a success answers: a response model, HTML, NO_CONTENT, or None (never succeeds).
@@ -698,4 +701,7 @@ RESPONSES: dict[tuple[str, str], object] = {
     ("/rooms/{room_id}/talkcasts", "POST"): Message,
     ("/clients/me/exports", "POST"): ExportView,
     ("/clients/me/exports/{export_id}", "GET"): ExportView,
+    ("/join/{token}", "GET"): HTML,
+    ("/join/{token}", "POST"): JoinAnswer,
+    ("/join-assets/join.js", "GET"): SCRIPT,
 }

@@ -50,9 +50,9 @@ def _success(spec, answer, schemas: dict) -> dict:
         return {}
     if answer == models.NO_CONTENT:
         return {str(spec.status): {"description": "No content"}}
-    if answer == models.HTML:
-        return {str(spec.status): {"description": "An HTML page",
-                                   "content": {"text/html": {"schema": {"type": "string"}}}}}
+    if answer in (models.HTML, models.SCRIPT):
+        return {str(spec.status): {"description": "An HTML page" if answer == models.HTML else "A script",
+                                   "content": {answer: {"schema": {"type": "string"}}}}}
     schemas.setdefault(answer.name, answer.json_schema())
     return {str(spec.status): {"description": "Success", "content": _json(answer.name)}}
 

@@ -246,6 +246,7 @@ class RoomNote:
     event: str
     text: str  # a text id the notices module renders: expired | remind_long | remind_short
     version: int | None = None
+    join_link: bool = False  # the message offers each member who reads it their own join link
 
 
 @dataclass(frozen=True)
@@ -551,10 +552,12 @@ def plan_outcome(b: Booking, timer_id: str, now: datetime, n: Numbers) -> Change
 
 
 def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, now: datetime, n: Numbers,
-                  skip_within_hours: float, join_page: str | None = None) -> Change:
+                  skip_within_hours: float) -> Change:
     """A reminder goes only to a confirmed booking at the version it was set for; a 24 h reminder
     not sent by `skip_within_hours` before start and a 10 min one after the end are skipped.
-    Either way the timer is settled in the change, so two runs never both act."""
+    Either way the timer is settled in the change, so two runs never both act. The 10 min
+    email and both room messages carry the join link, each recipient's own (`join_link`: the
+    notices module renders it per recipient, per reader in the room; it is never stored)."""
     ok = (b is not None and b.status == rules.CONFIRMED and b.version == version
           and rules.effective_status(b.view(), now, n.outcome_grace_hours) == rules.CONFIRMED)
     if ok and which == "long":
@@ -563,10 +566,10 @@ def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, no
         ok = now < b.ends_at
     if not ok:
         return Change("skipped", b, (SettleTimer(timer_id, "skipped"),))
-    extra = {"action_url": join_page} if which == "short" and join_page else {}
+    extra = {"join_link": True} if which == "short" else {}
     return Change("reminded", b, (SettleTimer(timer_id, "sent"),),
                   (Notice(b, f"remind_{which}", f"booking_reminder_{which}", ("client", "provider"),
                           version=b.version, extra=extra, guarded=True,
                           # SPEC: a 24 h reminder not sent by 1 h before start is skipped (a retry too)
                           moot_at=b.starts_at - timedelta(hours=skip_within_hours) if which == "long" else b.ends_at),
-                   RoomNote(b, f"remind_{which}", f"remind_{which}", version=b.version)))
+                   RoomNote(b, f"remind_{which}", f"remind_{which}", version=b.version, join_link=True)))

@@ -33,4 +33,5 @@ def send_email(to: str, template: str, params: dict, attachments, now: datetime)
 
 
 def post_room_message(room_id: str, template: str, params: dict, attachments, now: datetime) -> None:
-    rooms.post_system(room_id, params["text"], now, to=params.get("to"), notice_id=params.get("notice_id"))
+    rooms.post_system(room_id, params["text"], now, to=params.get("to"), notice_id=params.get("notice_id"),
+                      join_booking_id=params.get("join_booking_id"), join_provider_id=params.get("join_provider_id"))

@@ -90,11 +90,16 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
                              guard=guard)
 
 
-def room_message(key: str, room_id: str, text: str, now: datetime, *, to: str | None = None) -> NotificationModel:
+def room_message(key: str, room_id: str, text: str, now: datetime, *, to: str | None = None,
+                 join_booking_id: str | None = None, join_provider_id: str | None = None) -> NotificationModel:
     """A system message for a room, recorded (alone or in a transaction) before it is posted.
     `to` (`client` or `provider`): addressed to that member, so it is unread for them only;
-    None: for both members. The notice's id goes with it (posted once however often delivered)."""
-    return record(key, ROOM_MESSAGE, room_id, {"text": text, "notice_id": key, **({"to": to} if to else {})}, now)
+    None: for both members. The notice's id goes with it (posted once however often delivered).
+    `join_booking_id`: the message offers each reader their own join link to that booking (its
+    provider `join_provider_id`)."""
+    params = {"text": text, "notice_id": key, **({"to": to} if to else {}),
+              **({"join_booking_id": join_booking_id, "join_provider_id": join_provider_id} if join_booking_id else {})}
+    return record(key, ROOM_MESSAGE, room_id, params, now)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:

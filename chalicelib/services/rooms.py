@@ -51,11 +51,16 @@ def banner(room: RoomModel, now: datetime) -> dict | None:
 
 
 def render(room_id: str, message: MessageModel, *, media_url: str | None = None,
-           key_blob: bytes | None = None) -> dict:
+           key_blob: bytes | None = None, reader: Caller | None = None) -> dict:
     out = {"id": message.id, "room_id": room_id, "kind": message.kind, "sender_id": message.sender_id,
            "created_at": message.created_at}
     if message.kind in ("text", "system") and message.body is not None:
         out["text"] = wiring.get("cipher").decrypt(room_id, message.body, key_blob)
+    if message.join_booking_id and reader is not None and (
+            reader.is_client or (reader.is_provider and reader.id == message.join_provider_id)):
+        # a session reminder: the stored message holds no link; each participant reads their own
+        # (a provider the room was handed to later is not the booking's: no link for them)
+        out["join_url"] = wiring.get("video").link(message.join_booking_id, reader.role)
     if message.kind in ("audio", "video"):
         out["media_id"] = message.media_id
         out["media_url"] = media_url
@@ -154,12 +159,15 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
 
 
 def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None,
-                notice_id: str | None = None) -> MessageModel | None:
+                notice_id: str | None = None, join_booking_id: str | None = None,
+                join_provider_id: str | None = None) -> MessageModel | None:
     """A message written by Haven itself (kind `system`, no sender); it never alerts. `to`
     (`client` or `provider`): a notice addressed to that member, unread for them only; None:
     for both members. Both see it in the room's history. The message and the room's counters are
     one transaction; `notice_id` (the outbox notice it delivers) is recorded with it, so
-    delivering the same notice again posts nothing twice."""
+    delivering the same notice again posts nothing twice. `join_booking_id`: a session reminder
+    whose readers each see their own `join_url`."""
+    join = {"join_booking_id": join_booking_id, "join_provider_id": join_provider_id} if join_booking_id else {}
     for attempt in range(ATTEMPTS):
         room = room_store.get(room_id, consistent=attempt > 0)
         if room is None:
@@ -171,7 +179,7 @@ def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None
         uow = UnitOfWork()
         message = room_store.stage_member_message(uow, room, "system", None, iso(now), notice_id, [],
                                                   counter=room_store.NOTICE_COUNTER[to], kind="system", body=body,
-                                                  to=to)
+                                                  to=to, **join)
         try:
             uow.commit()
         except Refused:
@@ -204,7 +212,8 @@ def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: 
         access_log.record(room.client_id, caller.id, caller.role, "messages", now, room_id=room_id)
     items, more = room_store.message_page(room_id, limit, before)
     media_urls = _media_urls(room_id, items)
-    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob) for m in items]
+    rendered = [render(room_id, m, media_url=media_urls.get(m.media_id), key_blob=room.key_blob, reader=caller)
+                for m in items]
     if caller.is_provider:  # risk language (SPEC §2): only the provider sees which messages were flagged
         for out, m in zip(rendered, items):
             out["flagged"] = bool(m.flag)

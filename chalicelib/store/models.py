@@ -163,6 +163,8 @@ class MessageModel(Model):
     body = BinaryAttribute(null=True, legacy_encoding=False)
     media_id = UnicodeAttribute(null=True)
     talkcast = BooleanAttribute(null=True)  # an audio message Haven synthesized; `body` holds its script
+    join_booking_id = UnicodeAttribute(null=True)  # a system reminder: each reader sees their own join link
+    join_provider_id = UnicodeAttribute(null=True)  # ... if they are that booking's client or this provider
     # the room's per-author message counts right after this message (for read markers)
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)

@@ -205,6 +205,14 @@ EXTRA.update({
     ("GET", "/clients/me/exports/{export_id}"): (_export, only({CLIENT: 200, OTHER_CLIENT: 404})),
 })
 
+# The join page (issue 14): the link is its own credential (a made-up one is 404 for everybody,
+# with or without a token); its script is public.
+EXTRA.update({
+    ("GET", "/join/{token}"): (None, everyone(404)),
+    ("POST", "/join/{token}"): (None, everyone(404)),
+    ("GET", "/join-assets/join.js"): (None, everyone(200)),
+})
+
 
 def test_every_registered_route_is_in_the_table():
     registered = {(method, path) for (path, method) in ROUTES}

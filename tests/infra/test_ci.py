@@ -48,12 +48,14 @@ def test_ci_run_installs_chromium_first_then_runs_the_suite_with_the_browser_req
     assert result.returncode == 0, result.stderr
     installs = [c for c in calls if c.startswith("apt-get install")]
     assert installs and "-y" in installs[0].split() and "chromium" in installs[0].split()
+    assert "npm" in installs[0].split()  # make bundles the join page's script with npm ci + esbuild
     assert calls.index("apt-get update -q") < calls.index(installs[0]) < calls.index("make test")
     assert calls[-1] == "HAVEN_REQUIRE_BROWSER=1"
 
 
 def test_ci_setup_installs_nothing_when_chromium_is_there(bin_dir, tmp_path):
     stub(bin_dir, "chromium")
+    stub(bin_dir, "npm")
     stub(bin_dir, "apt-get")
     result, calls = run(".ci/setup", bin_dir, tmp_path)
     assert result.returncode == 0 and "nothing to install" in result.stdout

@@ -280,6 +280,7 @@ def test_the_deployment_package_ships_bytecode_without_the_runtime_s_libraries_u
     assert not [n for n in names if n.startswith(("boto3/", "botocore/", "s3transfer/"))]
     assert "chalicelib/wiring.py" in names and "chalicelib/__pycache__/wiring.cpython-311.pyc" in names
     assert "pynamodb/models.pyc" in names and "pynamodb/models.py" not in names
+    assert "chalicelib/assets/join.js" in names  # the join page's script, built by make (web/join)
     zipfile.ZipFile(archive).extractall(tmp_path)
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); import app, holidays, jwt, aws_encryption_sdk; "
              "assert app.__file__.startswith(sys.argv[1]); print(len(holidays.country_holidays('US', years=2026)))")

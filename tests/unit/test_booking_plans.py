@@ -729,9 +729,9 @@ def test_an_outcome_frees_no_credit():
 
 # --- reminders (reminders sweep) -------------------------------------------------------------------
 
-def remind(b: Booking, which: str, join_page: str | None = None) -> Change:
+def remind(b: Booking, which: str) -> Change:
     """The reminder timer set for `b` at its current version, run at NOW."""
-    return plan_reminder(b, TIMER_ID, which, b.version, NOW, N, SKIP_WITHIN_HOURS, join_page)
+    return plan_reminder(b, TIMER_ID, which, b.version, NOW, N, SKIP_WITHIN_HOURS)
 
 
 def test_a_24_hour_reminder_goes_to_both_by_email_and_in_the_room():
@@ -741,21 +741,22 @@ def test_a_24_hour_reminder_goes_to_both_by_email_and_in_the_room():
     assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
     assert change.notices == (Notice(b, "remind_long", "booking_reminder_long", ("client", "provider"), version=3,
                                      guarded=True, moot_at=b.starts_at - hours(SKIP_WITHIN_HOURS)),
-                              RoomNote(b, "remind_long", "remind_long", version=3))
+                              RoomNote(b, "remind_long", "remind_long", version=3, join_link=True))
 
 
 def test_a_10_minute_reminder_links_to_the_join_page():
+    """Each recipient's own link is rendered when the email is sent (never planned or stored)."""
     b = booking("confirmed", minutes(10), version=3)
-    change = remind(b, "short", join_page="https://haven.example/join/booking-1")
+    change = remind(b, "short")
     assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
     assert change.notices == (
         Notice(b, "remind_short", "booking_reminder_short", ("client", "provider"), version=3,
-               extra={"action_url": "https://haven.example/join/booking-1"}, guarded=True, moot_at=b.ends_at),
-        RoomNote(b, "remind_short", "remind_short", version=3))
+               extra={"join_link": True}, guarded=True, moot_at=b.ends_at),
+        RoomNote(b, "remind_short", "remind_short", version=3, join_link=True))
 
 
-def test_the_24_hour_reminder_carries_no_join_page():
-    notice = remind(booking("confirmed", hours(24)), "long", join_page="https://haven.example/join/x").notices[0]
+def test_the_24_hour_reminder_email_carries_no_join_page():
+    notice = remind(booking("confirmed", hours(24)), "long").notices[0]
     assert notice.extra == {}
 
 

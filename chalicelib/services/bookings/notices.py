@@ -86,6 +86,8 @@ def _render(name: str, params: dict) -> tuple[str, str, str]:
     if params.get("confirm_by"):
         values["confirm_by"] = ics.local_text(parse_iso(params["confirm_by"]), params.get("tz"))
     action_url = params.get("action_url")
+    if params.get("join_as") in ("client", "provider"):  # the recipient's own join link, made now
+        action_url = wiring.get("video").link(params["booking_id"], params["join_as"])
     if params.get("link_id"):
         action_url = f"{wiring.settings().public_base_url}/links/{link_token(params['link_id'])}"
     from string import Template
@@ -107,8 +109,9 @@ def _render(name: str, params: dict) -> tuple[str, str, str]:
 ROOM_TEXTS = {
     "expired": "The session request for {when} was not confirmed in time and has expired. "
                "The credit has been returned.",
-    "remind_short": "Your {modality} session at {when} is open to join now.",
-    "remind_long": "Reminder: your {modality} session is on {when}.",
+    "remind_short": "Your {modality} session at {when} is open to join now: use your join link.",
+    "remind_long": "Reminder: your {modality} session is on {when}. Your join link works from "
+                   "{opens} minutes before the start.",
 }
 # whom each room note is addressed to (unread for them only); reminders are for both members
 ROOM_TO = {"expired": "client"}
@@ -136,15 +139,20 @@ def calendar(b: plans.Booking, role: str, method: str, sequence: int) -> dict:
     recipient's address as it is then)."""
     return {"series_id": b.series_id, "sequence": sequence, "method": method, "starts_at": iso(b.starts_at),
             "ends_at": iso(b.ends_at), "summary": f"Haven {b.modality} session",
-            "tz": b.client_tz if role == "client" else b.provider_tz}
+            "tz": b.client_tz if role == "client" else b.provider_tz,
+            # the recipient's own join link is rendered into the .ics when it is sent (never stored)
+            **({"booking_id": b.id, "join_as": role} if method == ics.REQUEST else {})}
 
 
 def calendar_attachment(spec: dict, attendee: str | None, now: datetime) -> dict:
     s = wiring.settings()
+    url = None
+    if spec.get("join_as") in ("client", "provider") and spec.get("booking_id"):
+        url = wiring.get("video").link(spec["booking_id"], spec["join_as"])
     text = ics.build(series_id=spec["series_id"], sequence=int(spec["sequence"]), method=spec["method"],
                      starts_at=parse_iso(spec["starts_at"]), ends_at=parse_iso(spec["ends_at"]),
                      summary=spec["summary"], organizer=s.mail_sender, attendees=[a for a in (attendee,) if a],
-                     recipient_tz=spec.get("tz"), stamp=now)
+                     recipient_tz=spec.get("tz"), stamp=now, url=url)
     return ics.attachment(text, spec["method"])
 
 
@@ -157,7 +165,9 @@ def _email(n: plans.Notice, role: str, now: datetime) -> NotificationModel | Non
         to = wiring.settings().ops_email
     else:
         # the member's address is read when the email is sent, never copied onto the booking
-        params = {**base_params(b, role), **{k: _param(v) for k, v in n.extra.items()}}
+        params = {**base_params(b, role), **{k: _param(v) for k, v in n.extra.items() if k != "join_link"}}
+        if n.extra.get("join_link"):
+            params["join_as"] = role  # the link itself is made when the email is rendered
         to = outbox.user_address(b.client_id if role == "client" else b.provider_id)
         if n.ics_method:
             params["_ics"] = calendar(b, role, n.ics_method, n.sequence)
@@ -173,9 +183,12 @@ def records(notices, now: datetime) -> list[NotificationModel]:
             continue  # another entity's notice (a session request's): its service renders it
         if isinstance(n, plans.RoomNote):
             b = n.booking
-            text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality)
+            text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality,
+                                             opens=wiring.settings().join_opens_minutes)
             out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
-                                           now, to=ROOM_TO.get(n.text)))
+                                           now, to=ROOM_TO.get(n.text),
+                                           join_booking_id=b.id if n.join_link else None,
+                                           join_provider_id=b.provider_id if n.join_link else None))
             continue
         for role in n.roles:
             item = _email(n, role, now)

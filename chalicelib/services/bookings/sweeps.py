@@ -60,9 +60,8 @@ def remind_due(now: datetime) -> dict:
         data = t.data or {}
         b = store.find(t.ref_id)
         which = data.get("which")
-        page = wiring.get("video").join_page(b.id) if b is not None and which == "short" else None
         change = plans.plan_reminder(b, t.id, which, int(data.get("version", -1)), now, numbers(),
-                                     s.reminder_long_skip_within_hours, page)
+                                     s.reminder_long_skip_within_hours)
         change = plans.with_timer_version(change, int(t.version))
         if commit(change, now):
             if change.action == "skipped":
