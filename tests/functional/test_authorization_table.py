@@ -214,6 +214,21 @@ EXTRA.update({
 })
 
 
+# Matching and continuity of care. The table's client and the other client each have a therapist,
+# and two providers exist: a change of provider hands each room to the other provider (200).
+EXTRA.update({
+    ("PUT", "/clients/me/intake"): (
+        {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", "focus_areas": []},
+        only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("POST", "/clients/me/provider-change"): ({"provider_kind": "therapist"}, only({CLIENT: 200, OTHER_CLIENT: 200})),
+    ("GET", "/ops/providers"): (None, only({OPS: 200})),
+    ("PATCH", "/ops/providers/{provider_id}"): ({"accepting": True}, only({OPS: 200})),
+    ("POST", "/ops/providers/{provider_id}/deactivate"): (None, only({OPS: 200})),
+    # no `?email=`: 400 proves ops got past every access check
+    ("GET", "/ops/clients"): (None, only({OPS: 400})),
+})
+
+
 def test_every_registered_route_is_in_the_table():
     registered = {(method, path) for (path, method) in ROUTES}
     missing = sorted(registered - set(TABLE) - set(EXTRA))
@@ -249,18 +264,3 @@ def test_authorization(api, ctx, method, path):
         if reply.status != expected[who]:
             failures.append(f"{who}: {reply.status} (expected {expected[who]}) {reply.json}")
     assert not failures, "\n".join(failures)
-
-
-# Matching and continuity of care. The table's client and the other client each have a therapist,
-# and two providers exist: a change of provider hands each room to the other provider (200).
-EXTRA.update({
-    ("PUT", "/clients/me/intake"): (
-        {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", "focus_areas": []},
-        only({CLIENT: 200, OTHER_CLIENT: 200})),
-    ("POST", "/clients/me/provider-change"): ({"provider_kind": "therapist"}, only({CLIENT: 200, OTHER_CLIENT: 200})),
-    ("GET", "/ops/providers"): (None, only({OPS: 200})),
-    ("PATCH", "/ops/providers/{provider_id}"): ({"accepting": True}, only({OPS: 200})),
-    ("POST", "/ops/providers/{provider_id}/deactivate"): (None, only({OPS: 200})),
-    # no `?email=`: 400 proves ops got past every access check
-    ("GET", "/ops/clients"): (None, only({OPS: 400})),
-})
