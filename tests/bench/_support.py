@@ -66,6 +66,11 @@ def stack() -> dict:
 # --- counting AWS calls ------------------------------------------------------------------------
 
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+# Round trips counted apart from a route's own (issue 16), the same in every bench: calls that touch
+# only the idempotency table (the record of an idempotent request), only the access log (the audit
+# line a provider's read appends, issue 2), or only the email outbox (delivering the notices a
+# change recorded inside its own transaction: lease, then `sent`, per email).
+APART = ("idempotency", "access_log", "notifications")
 
 
 @dataclass
