@@ -54,9 +54,9 @@ class Measure:
         domain, apart = calls.dynamodb(APART)
         operations = [c.operation for c in calls.of("dynamodb")]
         detail = ", ".join(_describe(c) for c in domain) or "none"
-        outbox = sum(1 for c in apart if {short_table(t) for t in c.tables} == {"notifications"})
+        outbox = sum(1 for c in apart if c.outbox or {short_table(t) for t in c.tables} == {"notifications"})
         note = detail + (f"; apart: {len(apart) - outbox} idempotency or access log" if apart else "") + (
-            f", {outbox} email outbox delivery" if outbox else "")
+            f", {outbox} outbox delivery (lease, address, sent)" if outbox else "")
         name = f"dynamodb calls, {method} {template}" + (f" [{label}]" if label else "")
         self.results.append(result(name, len(domain), "calls", target=f"<= {TARGET}", ok=len(domain) <= TARGET,
                                    note=note, idempotency_calls=len(apart), outbox_calls=outbox,
@@ -177,7 +177,6 @@ def run() -> list[dict]:
     # --- matching and continuity of care, if this build has it
     if ("/clients/me/intake", "PUT") in m.routes:
         _matching(m, world, provider)
-        _bookings(m, api, clock, client, provider)
     # --- care pathways (referrals, session requests), if this build has them
     if ("/session-requests", "POST") in m.routes:
         _pathways(m, api, clock, world, provider)
