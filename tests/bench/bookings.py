@@ -61,10 +61,17 @@ def _post_booking_round_trips(api: Api, world: World) -> list[dict]:
 
 
 def _future_bookings(room_id: str, client, provider, count: int, first: datetime, prefix: str) -> None:
-    """`count` confirmed bookings with their reminder and outcome timers, written directly."""
+    """`count` confirmed bookings with their reminder timers (carrying the booking, as a confirmation
+    writes them), written directly."""
     from chalicelib.clock import iso, sortable
     from chalicelib.store import bookings as store
     from chalicelib.store.models import BookingModel, TimerModel
+
+    def copy(booking_id: str, starts: datetime) -> dict:  # what a confirmation copies onto its reminders
+        return {"client_id": client.id, "provider_id": provider.id, "room_id": room_id, "modality": "video",
+                "series_id": booking_id, "created_at": iso(MONDAY_9Z), "created_by": "provider", "sequence": 0,
+                "plan_kind": "subscription", "client_tz": "America/New_York", "provider_tz": "America/New_York",
+                "starts_at": iso(starts), "ends_at": iso(starts + timedelta(minutes=45))}
 
     with BookingModel.batch_write() as bookings, TimerModel.batch_write() as timers:
         for n in range(count):
@@ -78,9 +85,12 @@ def _future_bookings(room_id: str, client, provider, count: int, first: datetime
                 client_email=client.email, provider_email=provider.email, client_tz="America/New_York",
                 provider_tz="America/New_York"))
             for which, due in (("long", starts - timedelta(hours=24)), ("short", starts - timedelta(minutes=10))):
-                timers.save(store.timer(f"{booking_id}:v1:{which}", f"booking_reminder_{which}", store.REMINDER_KIND,
-                                        due, booking_id, iso(MONDAY_9Z),
-                                        {"booking_id": booking_id, "version": 1, "which": which}))
+                timer = store.timer(f"{booking_id}:v1:{which}", f"booking_reminder_{which}", store.REMINDER_KIND,
+                                    due, booking_id, iso(MONDAY_9Z),
+                                    {"booking_id": booking_id, "version": 1, "which": which,
+                                     "booking": copy(booking_id, starts)})
+                timer.version = 1  # as a confirmation's transaction writes it (batch writes set none)
+                timers.save(timer)
 
 
 def _sweep_reads(api: Api, world: World, future: int) -> tuple[int, int, int]:
