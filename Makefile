@@ -43,8 +43,8 @@ soak: $(STAMP)
 	$(PY) -m tests.faults.soak $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(DAYS),--days $(DAYS))
 
 invoke: $(STAMP)
-	@test -n "$(FN)" || { echo "usage: make invoke FN=<reminders|deadlines|discharges> [TIME=2026-11-23T09:00:00Z]"; exit 2; }
-	@$(PY) -m infra.invoke $(FN) $(if $(TIME),--time $(TIME))
+	@test -n "$(FN)" || { echo "usage: make invoke FN=<reminders|deadlines|discharges> [TIME=2026-11-23T09:00:00Z], or FN=meeting_events EVENT=events/chime_attendee_joined.json SET='externalMeetingId=bk_... externalUserId=...'"; exit 2; }
+	@$(PY) -m infra.invoke $(FN) $(if $(TIME),--time $(TIME)) $(if $(EVENT),--event $(EVENT)) $(foreach s,$(SET),--set $(s))
 
 outbox: $(STAMP)
 	@$(PY) -m infra.outbox

@@ -47,6 +47,16 @@ def revocations(event):
     return access.record_from_cloudtrail(event.to_dict())
 
 
+@app.on_cw_event({"source": ["aws.chime"], "detail-type": ["Chime Meeting State Change"],
+                  "detail": {"eventType": ["chime:AttendeeJoined", "chime:AttendeeLeft", "chime:MeetingEnded"]}},
+                 name="meeting_events")
+def meeting_events(event):
+    """Chime's meeting events (SPEC §2): who joined a live session, and meetings Chime ended."""
+    from chalicelib.services.bookings import meetings
+
+    return meetings.on_event(event.to_dict())
+
+
 @app.schedule("rate(5 minutes)", name="reminders")
 def reminders(event):
     from chalicelib.sweeps import run

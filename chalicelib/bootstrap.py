@@ -11,6 +11,8 @@ other in a circle (a test checks the whole import graph of `chalicelib`).
     provider_changed(client_id, old_provider_id, now)    open session requests end (provider_unavailable)
     provider_deactivated(provider_id, now)               the same, for all of the provider's requests
     held_time_wanted(holder_ids, now, freed)             lapsed requests give back the time they held
+    meeting_event(event)                                 the local Chime stand-in's events, to the handler
+                                                         EventBridge invokes when deployed (meeting_events)
 """
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ def start() -> None:
     wiring.subscribe("message_posted", risk_messages.on_member_message)
     wiring.subscribe("message_posted", replies.on_member_message)
     wiring.subscribe("message_posted", alerts.on_member_message)
+    from chalicelib.services.bookings import meetings
+
+    wiring.subscribe("meeting_event", meetings.on_event)
     _care_pathways()
     _export_sections()
     _started = True

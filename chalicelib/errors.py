@@ -58,6 +58,7 @@ CODES: dict[str, int] = {
     "too_many_requests": 429,  # API Gateway's throttling and the WAF rate rule (gateway responses)
     "internal_error": 500,
     "speech_unavailable": 502,
+    "meeting_unavailable": 502,  # Chime refused or failed to start the session's meeting
 }
 
 

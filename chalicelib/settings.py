@@ -50,6 +50,13 @@ class Settings:
     public_base_url: str
     cors_origins: tuple[str, ...]
     exports_queue_url: str = ""
+    # Live sessions on real media (SPEC §2 "Amazon Chime SDK"): `meetings` is `chime` (the Chime SDK
+    # Meetings API) or `standin` (adapters/meetings.LocalMeetings: same shapes, no media). Default:
+    # the stand-in on the local stage and against the emulator, Chime everywhere else.
+    meetings: str = "chime"
+    meetings_region: str = "us-east-1"        # the Chime SDK Meetings control region (API and events)
+    meetings_media_region: str = "us-east-1"  # where the meetings' media are hosted
+    meetings_profile: str = ""                # local stack on a real Chime account: that account's profile
     # Identity
     require_staff_mfa: bool = True
     mfa_cache_seconds: int = 300
@@ -84,6 +91,7 @@ class Settings:
     join_opens_minutes: int = 10
     no_show_after_minutes: int = 10
     outcome_grace_hours: int = 24
+    meeting_end_after_minutes: int = 0  # the deadlines sweep ends a session's meeting this long after its end
     reminder_long_hours: int = 24
     reminder_long_skip_within_hours: int = 1
     reminder_short_minutes: int = 10
@@ -167,8 +175,13 @@ def load() -> Settings:
     if not jwks:
         base = endpoint.rstrip("/") if endpoint else f"https://cognito-idp.{region}.amazonaws.com"
         jwks = f"{base}/{pool}/.well-known/jwks.json"
+    stage = _env("HAVEN_STAGE", "dev")
+    meetings = (_env("HAVEN_MEETINGS") or ("standin" if stage == "local" or endpoint else "chime")).lower()
+    if meetings not in ("chime", "standin"):
+        raise ValueError(f"HAVEN_MEETINGS must be `chime` or `standin`, not {meetings!r}")
+    meetings_region = _env("HAVEN_MEETINGS_REGION", region)
     return Settings(
-        stage=_env("HAVEN_STAGE", "dev"),
+        stage=stage,
         region=region,
         endpoint_url=endpoint,
         bucket=_env("HAVEN_BUCKET", "haven-dev-media"),
@@ -184,6 +197,10 @@ def load() -> Settings:
         public_base_url=(_env("HAVEN_PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/"),
         cors_origins=_list("HAVEN_CORS_ORIGINS", "http://localhost:3000"),
         exports_queue_url=_env("HAVEN_EXPORTS_QUEUE_URL", "") or "",
+        meetings=meetings,
+        meetings_region=meetings_region,
+        meetings_media_region=_env("HAVEN_MEETINGS_MEDIA_REGION", meetings_region),
+        meetings_profile=_env("HAVEN_MEETINGS_AWS_PROFILE", "") or "",
         reply_working_day_hours=_int("HAVEN_REPLY_WORKING_DAY_HOURS", 8),
         due_shards=max(1, _int("HAVEN_DUE_SHARDS", 8)),
         require_staff_mfa=(_env("HAVEN_REQUIRE_STAFF_MFA", "true") or "true").lower() != "false",

@@ -79,11 +79,11 @@ def clock() -> Callable[[], Any]:
     return _overrides.get("clock", utc_now)
 
 
-def boto_client(service: str):
+def boto_client(service: str, region: str | None = None):
     """One boto3 client per service per container (boto3 clients are thread safe), all made from
     ONE botocore session — the one PynamoDB's tables use — so the service models and endpoint
     data are loaded from disk once per container, not once per client (tens of ms each)."""
-    key = f"client:{service}"
+    key = f"client:{service}" + (f"@{region}" if region else "")
     if key in _overrides:
         return _overrides[key]
     if key not in _built:
@@ -101,7 +101,7 @@ def boto_client(service: str):
                 if session is None:
                     session = core._haven_boto3 = boto3.session.Session(botocore_session=core)
                 _built[key] = session.client(
-                    service, region_name=s.region, endpoint_url=s.endpoint_url,
+                    service, region_name=region or s.region, endpoint_url=s.endpoint_url,
                     config=Config(retries={"mode": "standard", "max_attempts": 3},
                                   signature_version="s3v4" if service == "s3" else None),
                 )
@@ -228,6 +228,52 @@ def _video():
     from chalicelib.adapters.video import LocalVideo
 
     return LocalVideo(settings().public_base_url, lambda: get("signing_key"))
+
+
+@provides("meetings")
+def _meetings():
+    """Chime SDK meetings (`HAVEN_MEETINGS=chime`) or the local stand-in (`standin`), which reports
+    each attendee-joined event to the `meeting_event` handlers (the ones EventBridge invokes)."""
+    from chalicelib.adapters import meetings
+
+    s = settings()
+    if s.meetings == "chime":
+        return meetings.ChimeMeetings(lambda: meetings_client(), s.meetings_media_region)
+
+    def report_error(error: Exception, event: dict) -> None:
+        from chalicelib.observability import logger
+
+        logger.error("stand-in meeting event not handled",
+                     extra={"event_type": event["detail"].get("eventType"), "error": type(error).__name__,
+                            "booking_id": event["detail"].get("externalMeetingId")})
+
+    return meetings.LocalMeetings(s.meetings_media_region, s.meetings_region,
+                                  report=lambda event: publish("meeting_event", event),
+                                  clock=lambda: clock()(), on_report_error=report_error)
+
+
+def meetings_client():
+    """The `chime-sdk-meetings` client. Deployed: the container's shared session, in the Chime
+    control region. A local stack pointed at a real Chime account (`HAVEN_MEETINGS=chime`) reaches
+    AWS itself, never the emulator, with the credentials of `HAVEN_MEETINGS_AWS_PROFILE`."""
+    key = "client:chime-sdk-meetings"
+    if key in _overrides:
+        return _overrides[key]
+    s = settings()
+    if not s.endpoint_url and not s.meetings_profile:
+        return boto_client("chime-sdk-meetings", region=s.meetings_region)
+    if key not in _built:
+        with _lock:
+            if key not in _built:
+                import boto3
+                from botocore.config import Config
+
+                session = boto3.session.Session(profile_name=s.meetings_profile or None)
+                _built[key] = session.client(
+                    "chime-sdk-meetings", region_name=s.meetings_region,
+                    config=Config(retries={"mode": "standard", "max_attempts": 3},
+                                  ignore_configured_endpoint_urls=True))
+    return _built[key]
 
 
 @provides("before_booking_commit")

@@ -785,6 +785,11 @@ def role_statements(table_ids: list[str]) -> list[dict]:
          "Resource": [arn_of(queue_id) for queue_id, _dlq in QUEUES.values()]},
         # Talkcasts: synchronous speech synthesis only (no lexicons, no asynchronous tasks).
         {"Sid": "Speech", "Effect": "Allow", "Action": ["polly:SynthesizeSpeech"], "Resource": "*"},
+        # Live sessions: the Chime SDK meetings of this account (any control region: HAVEN_MEETINGS_REGION),
+        # exactly the three calls the meetings adapter makes.
+        {"Sid": "Meetings", "Effect": "Allow",
+         "Action": ["chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting"],
+         "Resource": sub("arn:${AWS::Partition}:chime:*:${AWS::AccountId}:meeting/*")},
         {"Sid": "Logs", "Effect": "Allow",
          # Into the log groups the template declares (encrypted, with retention); no CreateLogGroup,
          # so no unencrypted group without retention can appear.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from chalicelib.errors import HavenError
+from chalicelib.errors import HavenError, ValidationError
 from chalicelib.identity import PROVIDERS_GROUP
 
 
@@ -45,6 +45,8 @@ class CognitoAdmin:
         except ClientError as error:
             if error.response["Error"]["Code"] == "UsernameExistsException":
                 raise HavenError("An account with this email already exists.", "already_exists")
+            if error.response["Error"]["Code"] == "InvalidParameterException":  # an address Cognito refuses
+                raise ValidationError("`email` is not an address Cognito accepts.", details={"field": "email"})
             raise
         self.add_to_providers(email)
         attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}

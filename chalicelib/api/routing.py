@@ -40,6 +40,7 @@ class RouteSpec:
     produces: str = "application/json"
     body_required: bool = True
     path_params: list[str] = field(default_factory=list)
+    content_types: tuple[str, ...] = ("application/json",)
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
@@ -127,7 +128,7 @@ def route(bp, path: str, method: str, *, roles, summary: str, body=None, query=N
         params = [part[1:-1] for part in path.split("/") if part.startswith("{")]
         ROUTES[(path, method)] = RouteSpec(path, method, roles, summary, body, query, status,
                                            idempotent or own_idempotency, produces, path_params=params,
-                                           body_required=body_required)
+                                           body_required=body_required, content_types=tuple(content_types))
 
         # A GET carries no body: whatever content type a browser or scanner names is not refused.
         accepted = list(content_types) if method != "GET" else list(dict.fromkeys([*content_types, *ANY_BODY]))

@@ -17,7 +17,8 @@ from chalicelib.clock import parse_iso
 # arithmetic on a year-9999 date overflows, and no real request needs one.
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2100, 1, 1)
-from chalicelib.errors import ValidationError
+_YEAR_PATTERN = "^(19|20)[0-9]{2}-"  # the same range in the document (years 1900..2099)
+from chalicelib.errors import ValidationError  # noqa: E402
 
 _MISSING = object()
 
@@ -31,13 +32,18 @@ class Field:
     max: int | None = None
     min_len: int | None = None
     max_len: int | None = None
-    enum: tuple | None = None
+    enum: tuple | Callable[[], tuple] | None = None  # a callable: read on first use (not at import)
     pattern: str | None = None
     items: "Field | None" = None
     model: "Model | None" = None
     check: Callable[[Any], Any] | None = None  # returns the cleaned value or raises ValueError
     description: str = ""
     default: Any = _MISSING
+    message: str = ""  # what a refused enum or pattern says (instead of listing a long enum)
+    format: str | None = None  # documented only (e.g. `uri`), for response fields
+
+    def choices(self) -> tuple:
+        return self.enum() if callable(self.enum) else self.enum
 
     def json_schema(self) -> dict:
         if self.type == "object" and self.model is not None:
@@ -49,9 +55,9 @@ class Field:
             if self.max_len is not None:
                 schema["maxItems"] = self.max_len
         elif self.type == "date":
-            schema = {"type": "string", "format": "date"}
+            schema = {"type": "string", "format": "date", "pattern": _YEAR_PATTERN}
         elif self.type == "datetime":
-            schema = {"type": "string", "format": "date-time"}
+            schema = {"type": "string", "format": "date-time", "pattern": _YEAR_PATTERN}
         else:
             schema = {"type": self.type}
             if self.min_len is not None:
@@ -63,9 +69,12 @@ class Field:
         if self.max is not None:
             schema["maximum"] = self.max
         if self.enum is not None:
-            schema["enum"] = list(self.enum)
+            # OpenAPI 3.0: a nullable enum lists null among its values, or null is not valid.
+            schema["enum"] = list(self.choices()) + ([None] if self.nullable else [])
         if self.pattern is not None:
-            schema["pattern"] = self.pattern
+            schema["pattern"] = f"^(?:{self.pattern})$"  # the server matches the whole value
+        if self.format is not None:
+            schema["format"] = self.format
         if self.nullable:
             schema["nullable"] = True
         if self.description:
@@ -89,7 +98,8 @@ class Field:
                     raise ValidationError(
                         f"`{name}` must be at most {self.max_len} characters long.", details={"field": name})
                 if self.pattern is not None and not re.fullmatch(self.pattern, value):
-                    raise ValidationError(f"`{name}` is not in the expected format.", details={"field": name})
+                    raise ValidationError(f"`{name}`: {self.message}" if self.message else
+                                          f"`{name}` is not in the expected format.", details={"field": name})
             elif kind == "date":
                 try:
                     value = date.fromisoformat(value)
@@ -129,8 +139,10 @@ class Field:
                 value = [self.items.clean(f"{name}[{i}]", item) for i, item in enumerate(value)]
         elif kind == "object":
             value = self.model.validate(value, prefix=f"{name}.")
-        if self.enum is not None and value not in self.enum:
-            allowed = ", ".join(str(e) for e in self.enum)
+        if self.enum is not None and value not in self.choices():
+            if self.message:
+                raise ValidationError(f"`{name}`: {self.message}", details={"field": name})
+            allowed = ", ".join(str(e) for e in self.choices())
             raise ValidationError(f"`{name}` must be one of: {allowed}.", details={"field": name})
         if self.check is not None:
             try:
@@ -140,12 +152,56 @@ class Field:
         return value
 
 
-class Model:
-    """A named set of fields; `validate` returns a plain dict of cleaned values."""
+@dataclass(frozen=True)
+class Variant:
+    """One allowed shape of a body, for rules across fields (`oneOf` in the document): when the
+    fields in `when` hold one of the listed values, `required` must be present and `absent` left
+    out. `fields` narrows other fields for this shape in the document only; the service enforces
+    those with its own error codes (e.g. `media_mismatch`, `too_large`)."""
+    message: str
+    field: str
+    required: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    when: tuple[tuple[str, tuple], ...] = ()
+    fields: tuple[tuple[str, Field], ...] = ()
+    title: str = ""
 
-    def __init__(self, model_name: str, /, **fields: Field):
+    def applies(self, data: dict) -> bool:
+        return all(data.get(name) in values for name, values in self.when)
+
+    def holds(self, data: dict) -> bool:
+        return (self.applies(data) and all(name in data for name in self.required)
+                and not any(name in data for name in self.absent))
+
+    def json_schema(self) -> dict:
+        schema: dict = {"type": "object"}
+        if self.title:
+            schema["title"] = self.title
+        properties = {name: {"enum": list(values)} for name, values in self.when}
+        properties.update({name: spec.json_schema() for name, spec in self.fields})
+        if properties:
+            schema["properties"] = properties
+        required = [*(name for name, _ in self.when), *self.required]
+        if required:
+            schema["required"] = required
+        if self.absent:
+            schema["not"] = {"anyOf": [{"required": [name]} for name in self.absent]}
+        return schema
+
+
+class Model:
+    """A named set of fields; `validate` returns a plain dict of cleaned values.
+
+    `one_of`: the body must take exactly one of these shapes (checked here, `oneOf` in the
+    document). `extensible`: a response model, whose objects may gain fields (no
+    `additionalProperties: false`); request models are closed (unknown fields → 400)."""
+
+    def __init__(self, model_name: str, /, *, one_of: tuple[Variant, ...] = (), extensible: bool = False,
+                 **fields: Field):
         self.name = model_name
         self.fields = fields
+        self.one_of = one_of
+        self.extensible = extensible
 
     def validate(self, data: Any, prefix: str = "") -> dict:
         if not isinstance(data, dict):
@@ -163,17 +219,22 @@ class Model:
                     out[name] = spec.default
                 continue
             out[name] = spec.clean(prefix + name, data[name])
+        if self.one_of and sum(v.holds(data) for v in self.one_of) != 1:
+            fitting = [v for v in self.one_of if v.applies(data)]
+            variant = fitting[0] if len(fitting) == 1 else self.one_of[0]
+            raise ValidationError(variant.message, details={"field": prefix + variant.field})
         return out
 
     def json_schema(self) -> dict:
-        schema = {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {name: spec.json_schema() for name, spec in self.fields.items()},
-        }
+        schema: dict = {"type": "object"}
+        if not self.extensible:
+            schema["additionalProperties"] = False
+        schema["properties"] = {name: spec.json_schema() for name, spec in self.fields.items()}
         required = [name for name, spec in self.fields.items() if spec.required]
         if required:
             schema["required"] = required
+        if self.one_of:
+            schema["oneOf"] = [variant.json_schema() for variant in self.one_of]
         return schema
 
 

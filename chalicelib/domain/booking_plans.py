@@ -65,6 +65,11 @@ class Booking:
     questionnaire_submitted: bool = False
     risk_flag: bool = False
     rated: bool = False
+    # the live session's current Chime meeting (video and audio): its id, Chime's `Meeting` object as
+    # the client SDKs take it, and its generation (1 for the first; the next one after Chime ended it)
+    meeting_id: str | None = None
+    meeting: Mapping | None = None
+    meeting_generation: int = 0
 
     def view(self) -> rules.BookingView:
         return rules.BookingView(status=self.status, starts_at=self.starts_at, ends_at=self.ends_at,
@@ -95,14 +100,17 @@ class NewBooking:
 class UpdateBooking:
     """Set fields under the optimistic lock: the stored version (and status) must be those read.
     `absent` names fields that must not be set yet (a no-show needs the other side not joined);
-    `keep_first` sets a field only if it has no value; `bump` moves the version on."""
+    `keep_first` sets a field only if it has no value; `earliest` sets a field only if it has no
+    value or a later one (refused otherwise: the caller treats that as already done); `bump` moves
+    the version on. `version` None: no version condition (attendance, which no status change voids)."""
     booking_id: str
-    version: int
+    version: int | None
     status: str | None
     set: Mapping[str, object] = field(default_factory=dict)
     absent: tuple[str, ...] = ()
     keep_first: Mapping[str, object] = field(default_factory=dict)
     bump: bool = True
+    earliest: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,35 @@ class DropTimer:
     purpose: str
     version: int | None = None
     which: str | None = None
+
+
+@dataclass(frozen=True)
+class SetMeeting:
+    """Store the booking's meeting of `generation`, only while the stored generation is still
+    `replaces` (0: none yet) and the booking is confirmed: of two concurrent joins one stores it,
+    the other reads the winner's."""
+    booking_id: str
+    generation: int
+    replaces: int
+    meeting_id: str
+    meeting: Mapping
+
+
+@dataclass(frozen=True)
+class ClearMeeting:
+    """Forget the booking's meeting when it is still `meeting_id` (Chime ended it): the next join
+    creates the next generation."""
+    booking_id: str
+    meeting_id: str
+
+
+@dataclass(frozen=True)
+class MeetingTimer:
+    """The deadlines sweep's due item that ends one meeting (DeleteMeeting) after the session."""
+    booking_id: str
+    generation: int
+    meeting_id: str
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -436,6 +473,36 @@ def plan_join(b: Booking, role: str, now: datetime, n_opens_minutes: float) -> C
     done = b if getattr(b, field_name) else replace(b, **{field_name: now})
     return Change("joined", done, (UpdateBooking(b.id, b.version, rules.CONFIRMED, keep_first={field_name: now},
                                                  bump=False),))
+
+
+# --- the meeting of a video or audio session (SPEC §2 "Live sessions on real media") --------------
+
+def plan_meeting(b: Booking, meeting_id: str, meeting: Mapping, generation: int, end_after_minutes: float) -> Change:
+    """Store the meeting of `generation` in place of the one read (its generation), with the due
+    item that ends it after the session, in one transaction."""
+    done = replace(b, meeting_id=meeting_id, meeting=meeting, meeting_generation=generation)
+    return Change("meeting", done, (
+        SetMeeting(b.id, generation, b.meeting_generation, meeting_id, meeting),
+        MeetingTimer(b.id, generation, meeting_id, b.ends_at + timedelta(minutes=end_after_minutes))))
+
+
+def plan_attended(b: Booking, role: str, at: datetime) -> Change | None:
+    """Chime says `role` was in the meeting at `at`: keep the EARLIEST such moment (events repeat
+    and arrive out of order; none erases one). None when an earlier moment is already known."""
+    field_name = f"{role}_joined_at"
+    known = getattr(b, field_name)
+    if known is not None and known <= at:
+        return None
+    return Change("joined", replace(b, **{field_name: at}),
+                  (UpdateBooking(b.id, None, None, earliest={field_name: at}, bump=False),))
+
+
+def plan_meeting_ended(b: Booking, meeting_id: str) -> Change | None:
+    """Chime ended `meeting_id`: forget it if it is still the booking's (an older one's end says
+    nothing about the current meeting)."""
+    if b.meeting_id != meeting_id:
+        return None
+    return Change("meeting", replace(b, meeting_id=None, meeting=None), (ClearMeeting(b.id, meeting_id),))
 
 
 def plan_complete(b: Booking, now: datetime, n: Numbers) -> Change:

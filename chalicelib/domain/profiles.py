@@ -27,6 +27,9 @@ ISO_COUNTRIES = frozenset("""
 
 _REGION = re.compile(r"([A-Z]{2})(?:-([A-Z0-9]{1,3}))?")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?")
+# The same rules as whole-value patterns, for request schemas (the API checks and documents them).
+REGION_PATTERN = f"(?:{'|'.join(sorted(ISO_COUNTRIES))})(?:-[A-Z0-9]{{1,3}})?"
+LANGUAGE_PATTERN = _LANGUAGE.pattern
 # Zone names that exist in the database but are not places a person lives.
 _NOT_PLACES = frozenset({"localtime", "Factory"})
 
@@ -47,6 +50,12 @@ def _timezones() -> frozenset[str]:
     import zoneinfo
 
     return frozenset(zoneinfo.available_timezones()) - _NOT_PLACES
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """Every zone name `valid_timezone` accepts, sorted (read on first use: it walks tzdata)."""
+    return tuple(sorted(_timezones()))
 
 
 def valid_timezone(name) -> bool:
@@ -88,3 +97,30 @@ def normalize_content_type(value) -> str:
     if not isinstance(value, str):
         return ""
     return value.split(";", 1)[0].strip().lower()
+
+
+# --- the directory's order ---------------------------------------------------------------------
+
+DIRECTORY_NAME_CHARS = 200  # of the normalised name in the sort key (a key holds at most 1,024 bytes)
+
+
+def directory_name(name: str | None) -> str:
+    """A display name as a person alphabetises it: accents and case ignored ("Élodie" with
+    "elodie"), punctuation ignored ("O'Brien" with "OBrien"), words kept apart. Spaces become
+    `!`, so that in the sort key (fields joined by a space, which sorts lower) "Ann" comes before
+    "Ann Smith", and "Ann Smith" before "Anna"."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    words = "".join(c for c in decomposed if c.isalnum() or c.isspace()).casefold().split()
+    return "!".join(words)[:DIRECTORY_NAME_CHARS]
+
+
+def directory_order(accepting: bool, name: str | None, provider_id: str) -> str:
+    """The directory's sort key: providers accepting new clients first, then by name, then by id
+    (so equal names keep one stable order and every key is unique, which keyset paging needs)."""
+    return f"{0 if accepting else 1} {directory_name(name)} {provider_id}"
+
+
+def id_of_directory_order(order: str) -> str:
+    return order.rsplit(" ", 1)[-1]

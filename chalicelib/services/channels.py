@@ -3,7 +3,7 @@
 - `email`: a member recipient (`user:<id>`) is sent to the profile's address as it is now (SPEC:
   read when the email is sent), and their calendar file is made for that address; a recipient
   with no profile any more makes the notice moot.
-- `room_message`: a system message in the room.
+- `room_message`: a system message in the room (for one member when the notice names `to`).
 """
 from __future__ import annotations
 
@@ -33,4 +33,4 @@ def send_email(to: str, template: str, params: dict, attachments, now: datetime)
 
 
 def post_room_message(room_id: str, template: str, params: dict, attachments, now: datetime) -> None:
-    rooms.post_system(room_id, params["text"], now)
+    rooms.post_system(room_id, params["text"], now, to=params.get("to"))

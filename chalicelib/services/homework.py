@@ -143,7 +143,8 @@ def remind_due(now: datetime) -> dict:
                 uow.record(outbox.record(f"{key}:client", "homework_reminder", outbox.user_address(client.id),
                                          {"due": _when(homework.due, tz), "room_id": room.id}, now,
                                          moot_at=due_day))
-                uow.record(outbox.room_message(f"{key}:room", room.id, reminder_text(homework.due, tz), now))
+                uow.record(outbox.room_message(f"{key}:room", room.id, reminder_text(homework.due, tz), now,
+                                               to="client"))
         _settle(uow, timer, now, outcome)
         try:
             uow.commit()

@@ -90,9 +90,11 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
                              guard=guard)
 
 
-def room_message(key: str, room_id: str, text: str, now: datetime) -> NotificationModel:
-    """A system message for a room, recorded (alone or in a transaction) before it is posted."""
-    return record(key, ROOM_MESSAGE, room_id, {"text": text}, now)
+def room_message(key: str, room_id: str, text: str, now: datetime, *, to: str | None = None) -> NotificationModel:
+    """A system message for a room, recorded (alone or in a transaction) before it is posted.
+    `to` (`client` or `provider`): addressed to that member, so it is unread for them only;
+    None: for both members."""
+    return record(key, ROOM_MESSAGE, room_id, {"text": text, **({"to": to} if to else {})}, now)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:

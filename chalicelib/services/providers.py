@@ -4,6 +4,11 @@ changes and deactivation (SPEC §2 "Matching and continuity of care").
 A provider is listed (`store.listings`: one item per licensed region) while active; the listing
 items move in the same transaction as the licences, so the directory's region filter and
 matching read the providers licensed in a region through that index, never the whole network.
+
+The directory's order is a person's: accepting new clients first, then by name (accents, case
+and punctuation ignored), then by id; the sort key (`domain.profiles.directory_order`) is kept on
+the profile and its listing items, rewritten in the transaction that changes `accepting`, and
+the cursor is the last key read, so paging is stable.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from datetime import datetime
 
 from chalicelib import wiring
 from chalicelib.clock import iso
+from chalicelib.domain import profiles
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
 from chalicelib.observability import logger
@@ -43,11 +49,12 @@ def create(body: dict, now: datetime) -> dict:
         capacity=capacity if capacity is not None else wiring.settings().default_provider_capacity,
         country=body.get("country"), gender=body.get("gender"), accepting=True, active_clients=0,
         active=True, directory=user_store.ACTIVE_PROVIDER, created_at=iso(now),
-        availability={"timezone": body["timezone"], "windows": []}, rating_sum=0, rating_count=0,
+        directory_order=profiles.directory_order(True, body["name"], sub),
+        availability={"windows": []}, rating_sum=0, rating_count=0,
     )
     uow = UnitOfWork()
     uow.create(user)
-    listings.stage(uow, sub, body["kind"], (), body["licensed_regions"])
+    listings.stage(uow, sub, body["kind"], (), body["licensed_regions"], order=user.directory_order)
     try:
         uow.commit()
     except Refused:
@@ -65,9 +72,11 @@ def _listed_filters(user: UserModel, query: dict) -> bool:
 
 def _directory_in_region(query: dict, limit: int, start: str | None) -> tuple[list[UserModel], str | None]:
     """Providers licensed in the region (exactly or by bare country) through the listings index,
-    by id: what it reads grows with the providers licensed there, not with the network."""
+    in the directory's order: what it reads grows with the providers licensed there, not with
+    the network."""
     kinds = [query["kind"]] if query.get("kind") else None
-    ids = listings.provider_ids(query["region"], kinds, after_id=start, page_size=limit + 1)
+    ids = (provider_id for _order, provider_id in
+           listings.providers_in_order(query["region"], kinds, after=start, page_size=limit + 1))
     found: list[UserModel] = []
     batch: list[str] = []
 
@@ -89,7 +98,11 @@ def _directory_in_region(query: dict, limit: int, start: str | None) -> tuple[li
         take(batch)
     more = len(found) > limit
     found = found[:limit]
-    return found, (found[-1].id if more and found else None)
+    return found, (_order_of(found[-1]) if more and found else None)
+
+
+def _order_of(user: UserModel) -> str:
+    return user.directory_order or profiles.directory_order(user.accepting is not False, user.name, user.id)
 
 
 def directory(query: dict) -> dict:
@@ -101,7 +114,8 @@ def directory(query: dict) -> dict:
     if query.get("focus"):
         condition &= UserModel.focus_areas.contains(query["focus"])
     cursors = wiring.get("cursors")
-    scope = "providers:" + "|".join(f"{k}={query.get(k) or ''}" for k in ("region", "language", "kind", "focus"))
+    # "providers2": the cursor is an order key now (an older id cursor is refused, not misread)
+    scope = "providers2:" + "|".join(f"{k}={query.get(k) or ''}" for k in ("region", "language", "kind", "focus"))
     start = cursors.decode(scope, query["next"]) if query.get("next") else None
     if start is not None and not isinstance(start, str):
         raise HavenError("The `next` cursor is not valid for this list.", "invalid_cursor")
@@ -128,11 +142,16 @@ def own_profile(caller: Caller) -> dict:
 
 
 def set_availability(caller: Caller, body: dict, now: datetime) -> dict:
+    """Weekly availability and working hours, both wall-clock times in the provider's one time
+    zone: the profile's `timezone`, which the body's `timezone` sets (omitted: unchanged). It is
+    stored once, on the profile; the availability the answer shows carries it for reading only."""
     user = user_store.get(caller.id)
     if user is None or user.role != "provider":
         raise NotFound("provider profile")
-    user.availability = {"timezone": body["timezone"], "windows": body["windows"]}
-    user.timezone = body["timezone"]
+    if body.get("timezone") and body["timezone"] != user.timezone:
+        logger.info("provider time zone changed", extra={"provider_id": user.id})
+        user.timezone = body["timezone"]
+    user.availability = {"windows": body["windows"]}
     if body.get("working_hours") is not None:
         user.working_hours = body["working_hours"]
     user.updated_at = iso(now)
@@ -182,10 +201,16 @@ def patch(provider_id: str, body: dict, now: datetime) -> dict:
                    for name in PATCHABLE if name in body]
         if not actions:
             return _ops_view(user)
+        order = profiles.directory_order(body["accepting"] is not False if "accepting" in body
+                                         else user.accepting is not False, user.name, user.id)
+        if order != user.directory_order:  # the directory's order follows `accepting`
+            actions.append(UserModel.directory_order.set(order))
         uow = UnitOfWork()
         uow.update(user, actions + [UserModel.updated_at.set(iso(now))])
-        if "licensed_regions" in body and user.active:
-            listings.stage(uow, user.id, user.kind, user.licensed_regions, body["licensed_regions"])
+        if user.active and ("licensed_regions" in body or order != user.directory_order):
+            listings.stage(uow, user.id, user.kind, user.licensed_regions,
+                           body["licensed_regions"] if "licensed_regions" in body else user.licensed_regions,
+                           order=order, reorder=order != user.directory_order)
         try:
             uow.commit()
         except Refused:
@@ -194,6 +219,7 @@ def patch(provider_id: str, body: dict, now: datetime) -> dict:
         for name in PATCHABLE:  # what the transaction wrote, without reading it again
             if name in body:
                 setattr(user, name, body[name])
+        user.directory_order = order
         return _ops_view(user)
     raise HavenError("This provider is being changed by someone else; try again.", "invalid_state",
                      details={"state": "busy"})

@@ -63,7 +63,8 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
     uow.update(RoomModel(room.id), [RoomModel.reply_due_at.set(iso(due)), RoomModel.reply_timer_id.set(timer_id)],
                RoomModel.reply_timer_id.does_not_exist())
     if not is_working(calendar, now):
-        uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now))
+        uow.record(outbox.room_message(f"{timer_id}:out_of_hours", room.id, _out_of_hours_text(room, due), now,
+                                       to="client"))
     try:
         uow.commit()
     except Refused:

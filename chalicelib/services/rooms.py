@@ -101,14 +101,16 @@ def post_text(caller: Caller, room_id: str, text: str, now: datetime) -> dict:
             "created_at": message.created_at, "text": text}
 
 
-def post_system(room_id: str, text: str, now: datetime) -> MessageModel:
-    """A message written by Haven itself (kind `system`, no sender); it never alerts."""
-    room = room_store.append_message_counter(room_id, "system", None, iso(now))
+def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None) -> MessageModel:
+    """A message written by Haven itself (kind `system`, no sender); it never alerts. `to`
+    (`client` or `provider`): a notice addressed to that member, unread for them only; None:
+    for both members. Both see it in the room's history."""
+    room = room_store.append_message_counter(room_id, "system", None, iso(now), to=to)
     if room is None:
         raise NotFound("room")
     body = wiring.get("cipher").encrypt(room_id, text, room.key_blob)
     return room_store.put_message(room, kind="system", sender_id=None, sender_role="system",
-                                  created_at=iso(now), body=body)
+                                  created_at=iso(now), body=body, to=to)
 
 
 def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
@@ -158,10 +160,7 @@ def mark_read(caller: Caller, room_id: str, message_id: str) -> dict:
     message = room_store.get_message(room_id, seq) if seq else None
     if message is None or message.id != message_id:
         raise NotFound("message")
-    if caller.is_client:
-        read_count = int(message.count_provider + message.count_system)
-    else:
-        read_count = int(message.count_client + message.count_system)
+    read_count = room_store.read_count(message, caller.role)
     room_store.mark_read(room_id, caller.role, read_count, int(message.seq))
     # Reflect the write locally (the marker only moves forward) instead of reading the room again.
     if caller.is_client and int(message.seq) > int(room.read_client_seq or 0):

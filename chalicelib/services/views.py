@@ -29,7 +29,8 @@ def provider_public(user: UserModel) -> dict:
 
 def provider_private(user: UserModel, default_working_hours) -> dict:
     view = provider_public(user)
-    availability = user.availability or {"timezone": user.timezone, "windows": []}
+    # one time zone per provider, the profile's: availability shows it, never stores its own
+    availability = {"timezone": user.timezone, "windows": list((user.availability or {}).get("windows") or [])}
     view.update({
         "email": user.email,
         "country": user.country,

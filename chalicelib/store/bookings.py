@@ -26,6 +26,7 @@ from chalicelib.store.unit_of_work import UnitOfWork
 CONFIRM_KIND = "booking_confirm"    # deadlines sweep: pending past confirm_by → expired
 OUTCOME_KIND = "booking_outcome"    # deadlines sweep: confirmed, no outcome 24 h after the end
 REMINDER_KIND = "booking_reminder"  # reminders sweep: 24 h and 10 min before start
+MEETING_KIND = "booking_meeting_end"  # deadlines sweep: a session's Chime meeting ended after it
 REQUEST_DEADLINE_KIND = "request_deadline"  # deadlines sweep: respond_by → expired, accept_by → lapsed
 REQUEST_NUDGE_KIND = "request_nudge"        # reminders sweep: the provider's and the client's nudges
 CLAIM_TTL = timedelta(days=7)       # a claim is cleaned up a week after its session ended
@@ -120,7 +121,9 @@ def to_domain(b: BookingModel) -> plans.Booking:
         client_joined_at=instant(b.client_joined_at), provider_joined_at=instant(b.provider_joined_at),
         rescheduled_to=b.rescheduled_to, rescheduled_from=b.rescheduled_from,
         client_email=b.client_email, provider_email=b.provider_email,
-        questionnaire_submitted=bool(b.questionnaire_at), risk_flag=bool(b.risk_flag), rated=bool(b.rated))
+        questionnaire_submitted=bool(b.questionnaire_at), risk_flag=bool(b.risk_flag), rated=bool(b.rated),
+        meeting_id=b.meeting_id, meeting=b.meeting if b.meeting_id else None,
+        meeting_generation=int(b.meeting_generation or 0))
 
 
 def find(booking_id: str) -> plans.Booking | None:
@@ -182,6 +185,15 @@ def reminder_booking(t: TimerModel) -> plans.Booking | None:
                             "client_tz": fields["client_tz"] or "UTC", "provider_tz": fields["provider_tz"] or "UTC"})
 
 
+def meeting_timer_id(booking_id: str, generation: int) -> str:
+    return f"{booking_id}:meeting:g{int(generation)}"
+
+
+def meeting_timer_item(t: plans.MeetingTimer, created_at: str) -> TimerModel:
+    return timer(meeting_timer_id(t.booking_id, t.generation), MEETING_KIND, MEETING_KIND, t.due_at, t.booking_id,
+                 created_at, {"booking_id": t.booking_id, "meeting_id": t.meeting_id, "generation": t.generation})
+
+
 def timer_item(t: plans.Timer, created_at: str) -> TimerModel:
     if t.purpose == "reminder":
         data = {"booking_id": t.booking_id, "version": t.version, "which": t.which}
@@ -234,6 +246,13 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> No
         elif isinstance(w, plans.CheckBooking):
             uow.check(BookingModel, w.booking_id, (BookingModel.version == int(w.version))
                       & (BookingModel.status == w.status))
+        elif isinstance(w, plans.MeetingTimer):
+            uow.put(meeting_timer_item(w, created))
+        elif isinstance(w, plans.SetMeeting):
+            _stage_set_meeting(uow, w)
+        elif isinstance(w, plans.ClearMeeting):
+            uow.update(BookingModel(w.booking_id), [BookingModel.meeting_id.remove(), BookingModel.meeting.remove()],
+                       BookingModel.meeting_id == w.meeting_id)
         elif isinstance(w, plans.SettleTimer):
             item = TimerModel(w.timer_id)
             item.version = w.version  # the version read: of two runs only one settles it
@@ -256,7 +275,9 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash) -> No
 
 
 def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking) -> None:
-    condition = BookingModel.version == int(w.version)
+    condition = BookingModel.id.exists()
+    if w.version is not None:
+        condition &= BookingModel.version == int(w.version)
     if w.status is not None:
         condition &= BookingModel.status == w.status
     for name in w.absent:
@@ -264,9 +285,25 @@ def _stage_update(uow: UnitOfWork, w: plans.UpdateBooking) -> None:
     actions = [getattr(BookingModel, name).set(_attr_value(name, value)) for name, value in w.set.items()]
     actions += [getattr(BookingModel, name).set(getattr(BookingModel, name) | _attr_value(name, value))
                 for name, value in w.keep_first.items()]
+    for name, value in w.earliest.items():
+        attribute = getattr(BookingModel, name)
+        condition &= attribute.does_not_exist() | (attribute > _attr_value(name, value))
+        actions.append(attribute.set(_attr_value(name, value)))
     if w.bump:
         actions.append(BookingModel.version.add(1))
     uow.update(BookingModel(w.booking_id), actions, condition)
+
+
+def _stage_set_meeting(uow: UnitOfWork, w: plans.SetMeeting) -> None:
+    """The one meeting of a booking: written only over the generation read, while confirmed."""
+    condition = BookingModel.status == "confirmed"
+    if w.replaces:
+        condition &= BookingModel.meeting_generation == int(w.replaces)
+    else:
+        condition &= BookingModel.meeting_generation.does_not_exist()
+    uow.update(BookingModel(w.booking_id), [BookingModel.meeting_id.set(w.meeting_id),
+                                            BookingModel.meeting.set(dict(w.meeting)),
+                                            BookingModel.meeting_generation.set(int(w.generation))], condition)
 
 
 def _stage_claims(uow: UnitOfWork, w: plans.Claims) -> None:

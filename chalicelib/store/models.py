@@ -29,6 +29,14 @@ class DirectoryIndex(GlobalSecondaryIndex):
     id = UnicodeAttribute(range_key=True)
 
 
+class DirectoryOrderIndex(GlobalSecondaryIndex):
+    """The directory as a person reads it (accepting first, then by name, then id): `directory`
+    partitions, `directory_order` (domain.profiles.directory_order) sorts within them."""
+    Meta = index_meta("directory_order", AllProjection())
+    directory = UnicodeAttribute(hash_key=True)
+    directory_order = UnicodeAttribute(range_key=True)
+
+
 class ByEmailIndex(GlobalSecondaryIndex):
     """Clients by lower-cased email (`GET /ops/clients?email=`); providers carry no `email_key`."""
     Meta = index_meta("by_email", AllProjection())
@@ -74,6 +82,9 @@ class UserModel(Model):
     share_moods = BooleanAttribute(null=True)  # clients: their provider sees their moods (default off)
     directory = UnicodeAttribute(null=True)  # "provider" while active, "inactive_provider" after
     directory_index = DirectoryIndex()
+    # the directory's order (accepting, name, id); written with `accepting` and at creation
+    directory_order = UnicodeAttribute(null=True)
+    directory_order_index = DirectoryOrderIndex()
     by_email = ByEmailIndex()
     version = VersionAttribute()
     # referral programs: a persisted discharge {"reason", "at"} (status `discharged`)
@@ -96,8 +107,10 @@ class RoomsByProvider(GlobalSecondaryIndex):
 
 class RoomModel(Model):
     """One client with one provider of a kind. Counters make unread counts O(1):
-    `seq` numbers messages; `sent_client`/`sent_provider`/`sent_system` count them by author;
-    `read_client`/`read_provider` hold how many of the *other* side's messages each has read."""
+    `seq` numbers messages; `sent_client`/`sent_provider`/`sent_system` count them by author
+    (`sent_system`: Haven's notices to both members; `sent_system_client`/`sent_system_provider`:
+    Haven's notices to one member only); `read_client`/`read_provider` hold how many of the
+    messages addressed to each member (the other side's and Haven's to them) they have read."""
     Meta = meta("rooms")
     id = UnicodeAttribute(hash_key=True)
     client_id = UnicodeAttribute()
@@ -111,6 +124,8 @@ class RoomModel(Model):
     sent_client = NumberAttribute(default=0)
     sent_provider = NumberAttribute(default=0)
     sent_system = NumberAttribute(default=0)
+    sent_system_client = NumberAttribute(default=0)
+    sent_system_provider = NumberAttribute(default=0)
     read_client = NumberAttribute(default=0)
     read_client_seq = NumberAttribute(default=0)
     read_provider = NumberAttribute(default=0)
@@ -152,6 +167,9 @@ class MessageModel(Model):
     count_client = NumberAttribute(default=0)
     count_provider = NumberAttribute(default=0)
     count_system = NumberAttribute(default=0)
+    count_system_client = NumberAttribute(default=0)
+    count_system_provider = NumberAttribute(default=0)
+    to = UnicodeAttribute(null=True)  # a system notice for one member only: client | provider
     # a client text message the risk-language detector flagged: {"category", "version"}, never words
     flag = JSONAttribute(null=True)
 
@@ -353,6 +371,10 @@ class BookingModel(Model):
     questionnaire_at = UnicodeAttribute(null=True)
     risk_flag = BooleanAttribute(null=True)
     rated = BooleanAttribute(null=True)
+    # a video or audio session's current Chime meeting: id, Chime's `Meeting` object, generation
+    meeting_id = UnicodeAttribute(null=True)
+    meeting = JSONAttribute(null=True)
+    meeting_generation = NumberAttribute(null=True)
     by_client = BookingsByClient()
     by_provider = BookingsByProvider()
 
@@ -439,15 +461,26 @@ class RatingQueueModel(Model):
 
 # --- matching ---------------------------------------------------------------------------------
 
+class ListingsByOrder(GlobalSecondaryIndex):
+    """A region's listings in the directory's order (the provider's `directory_order`). Global,
+    not local: an existing table can gain a GSI in place, never an LSI."""
+    Meta = index_meta("by_order", AllProjection())
+    region = UnicodeAttribute(hash_key=True)
+    order = UnicodeAttribute(range_key=True)
+
+
 class ListingModel(Model):
     """One item per provider per licensed region: the index matching and the directory read
-    candidates through (`region` = a licence, `GB` or `GB-SCT`; by provider id within it, the
-    directory's order). Only active providers are listed; the items move in the transaction that
-    changes the licences."""
+    candidates through (`region` = a licence, `GB` or `GB-SCT`; by provider id within it, for
+    matching; `order`, the provider's `directory_order`, for the directory through `by_order`).
+    Only active providers are listed; the items move in the transaction that changes the licences
+    (or, for `order`, whether the provider is accepting)."""
     Meta = meta("listings")
     region = UnicodeAttribute(hash_key=True)
     provider_id = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()
+    order = UnicodeAttribute(null=True)
+    by_order = ListingsByOrder()
 
 
 # --- care pathways: referral programs and session requests ------------------------------------

@@ -10,6 +10,12 @@ from chalicelib.store.errors import condition_failed
 from chalicelib.store.models import MessageModel, RoomModel
 
 SENDER_COUNTER = {"client": "sent_client", "provider": "sent_provider", "system": "sent_system"}
+# Haven's notices addressed to one member only (e.g. the out-of-hours reply promise, to the client)
+NOTICE_COUNTER = {None: "sent_system", "client": "sent_system_client", "provider": "sent_system_provider"}
+# What each member's unread count is made of: the other member's messages, Haven's notices to both
+# members and Haven's notices to them alone; never their own messages, never a notice to the other.
+ADDRESSED_TO = {"client": ("provider", "system", "system_client"),
+                "provider": ("client", "system", "system_provider")}
 
 
 def room_id_for(client_id: str, provider_kind: str) -> str:
@@ -61,10 +67,12 @@ def stage_handover(uow, room_id: str, from_provider_id: str | None, to_provider_
 
 
 def append_message_counter(room_id: str, sender_role: str, sender_id: str | None, now_iso: str,
-                           unless_plan_kind: str | None = None) -> RoomModel | None:
+                           unless_plan_kind: str | None = None, *, to: str | None = None) -> RoomModel | None:
     """Number the next message: one atomic update that also proves membership (None = not a member
-    or no such room). System messages (sender None) need no membership. `unless_plan_kind`: also
-    None when the room's plan kind is that one (the caller then looks closer before posting)."""
+    or no such room). System messages (sender None) need no membership; `to` (`client` or
+    `provider`) counts a system notice as unread for that member only (None: for both).
+    `unless_plan_kind`: also None when the room's plan kind is that one (the caller then looks
+    closer before posting)."""
     room = RoomModel(room_id)
     condition = RoomModel.id.exists()
     if unless_plan_kind is not None:
@@ -73,7 +81,7 @@ def append_message_counter(room_id: str, sender_role: str, sender_id: str | None
         condition &= RoomModel.client_id == sender_id
     elif sender_role == "provider":
         condition &= RoomModel.provider_id == sender_id
-    counter = getattr(RoomModel, SENDER_COUNTER[sender_role])
+    counter = getattr(RoomModel, NOTICE_COUNTER[to] if sender_role == "system" else SENDER_COUNTER[sender_role])
     try:
         room.update(actions=[RoomModel.seq.add(1), counter.add(1), RoomModel.last_message_at.set(now_iso)],
                     condition=condition)
@@ -101,6 +109,7 @@ def put_message(room: RoomModel, **fields) -> MessageModel:
     message = MessageModel(
         room.id, room.seq, id=message_id(room.seq),
         count_client=room.sent_client, count_provider=room.sent_provider, count_system=room.sent_system,
+        count_system_client=room.sent_system_client or 0, count_system_provider=room.sent_system_provider or 0,
         **fields)
     message.save(condition=MessageModel.seq.does_not_exist())
     return message
@@ -133,10 +142,15 @@ def mark_read(room_id: str, role: str, read_count: int, seq: int) -> None:
             raise
 
 
+def read_count(message: MessageModel, role: str) -> int:
+    """How many messages addressed to `role` the room held up to and including `message`."""
+    return int(sum(getattr(message, f"count_{part}") or 0 for part in ADDRESSED_TO[role]))
+
+
 def unread_count(room: RoomModel, role: str) -> int:
-    if role == "client":
-        return max(0, int(room.sent_provider + room.sent_system - room.read_client))
-    return max(0, int(room.sent_client + room.sent_system - room.read_provider))
+    addressed = sum(getattr(room, f"sent_{part}") or 0 for part in ADDRESSED_TO[role])
+    read = room.read_client if role == "client" else room.read_provider
+    return max(0, int(addressed - (read or 0)))
 
 
 def set_plan_kind(client_id: str, plan_kind: str) -> None:

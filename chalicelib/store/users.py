@@ -5,6 +5,7 @@ from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.domain import profiles
 from chalicelib.store.base import batch_get
 from chalicelib.store.models import UserModel
 from chalicelib.store.unit_of_work import UnitOfWork
@@ -43,12 +44,14 @@ def clients_by_email(email: str) -> list[UserModel]:
     return [u for u in UserModel.by_email.query(key) if u.role == "client"]
 
 
-def directory_page(limit: int, start_id: str | None, condition=None,
+def directory_page(limit: int, after: str | None, condition=None,
                    partition: str = ACTIVE_PROVIDER) -> tuple[list[UserModel], str | None]:
-    """Up to `limit` listed providers matching `condition`, by id; and the id to continue after."""
-    last_key = {"directory": {"S": partition}, "id": {"S": start_id}} if start_id else None
+    """Up to `limit` listed providers matching `condition`, in the directory's order (accepting
+    first, then by name, then id: `directory_order`); and the order key to continue after."""
+    last_key = {"directory": {"S": partition}, "directory_order": {"S": after},
+                "id": {"S": profiles.id_of_directory_order(after)}} if after else None
     items: list[UserModel] = []
-    query = UserModel.directory_index.query(
+    query = UserModel.directory_order_index.query(
         partition, filter_condition=condition, last_evaluated_key=last_key, page_size=max(limit, 25))
     for user in query:
         items.append(user)
@@ -56,7 +59,7 @@ def directory_page(limit: int, start_id: str | None, condition=None,
             break
     more = len(items) > limit
     items = items[:limit]
-    return items, (items[-1].id if more and items else None)
+    return items, (items[-1].directory_order if more and items else None)
 
 
 def providers_page(partitions: tuple[str, ...], limit: int, start_id: str | None) -> tuple[list[UserModel], str | None]:

@@ -36,10 +36,13 @@ def _request_steps(now: datetime) -> dict:
 
 
 def _booking_steps(now: datetime) -> dict:
-    """Live sessions: unconfirmed bookings expire; sessions without outcome are closed."""
+    """Live sessions: unconfirmed bookings expire; sessions without outcome are closed; the
+    meetings of sessions that ended are ended."""
     from chalicelib.services import bookings
+    from chalicelib.services.bookings import meetings
 
-    return {"bookings_expired": bookings.expire_due(now), "bookings_closed": bookings.close_due(now)}
+    return {"bookings_expired": bookings.expire_due(now), "bookings_closed": bookings.close_due(now),
+            "meetings_ended": meetings.end_due(now)}
 
 
 def _matching_steps(now: datetime) -> dict:

@@ -177,6 +177,7 @@ def run() -> list[dict]:
     # --- matching and continuity of care, if this build has it
     if ("/clients/me/intake", "PUT") in m.routes:
         _matching(m, world, provider)
+        _bookings(m, api, clock, client, provider, days=7)  # a week on: the first story's times are taken
     # --- care pathways (referrals, session requests), if this build has them
     if ("/session-requests", "POST") in m.routes:
         _pathways(m, api, clock, world, provider)
@@ -269,9 +270,9 @@ def _pathways(m: Measure, api: Api, clock, world, provider) -> None:
     m("POST", "/session-requests/{request_id}/withdraw", f"/session-requests/{third['id']}/withdraw", person)
 
 
-def _bookings(m: Measure, api: Api, clock, client, provider) -> None:
+def _bookings(m: Measure, api: Api, clock, client, provider, days: int = 0) -> None:
     seen: set[str] = set()
-    base = clock.at = MONDAY_10_NEW_YORK
+    base = clock.at = MONDAY_10_NEW_YORK + timedelta(days=days)
     wed_10 = base + timedelta(days=2)  # 10:00 New York, 48 h ahead
     m("GET", "/providers/{provider_id}/slots",
       f"/providers/{provider.id}/slots?from={z(wed_10)}&to={z(wed_10 + timedelta(days=1))}", client)
@@ -305,14 +306,63 @@ def _bookings(m: Measure, api: Api, clock, client, provider) -> None:
     missed = api.ok("POST", "/bookings", provider,
                     {"client_id": client.id, "modality": "video", "starts_at": z(today_13)})
     clock.at = today_12 - timedelta(minutes=5)
-    m("POST", "/bookings/{booking_id}/join", f"/bookings/{held['id']}/join", client)
-    api.ok("POST", f"/bookings/{held['id']}/join", provider)
+    _joins(m, clock, held["id"], client, provider)
     clock.at = today_12 + timedelta(minutes=40)
     m("POST", "/bookings/{booking_id}/complete", f"/bookings/{held['id']}/complete", provider)
     clock.at = today_13 + timedelta(minutes=15)
     m("POST", "/bookings/{booking_id}/no-show", f"/bookings/{missed['id']}/no-show", provider,
       label="provider: the client did not come")
     return held["id"]
+
+
+class _CountedMeetings:
+    """The local Chime stand-in, with its calls counted and its attendee-joined events held back:
+    deployed, Chime's events reach the `meeting_events` function, not the join route, so the
+    route and the handler are measured apart."""
+
+    def __init__(self, clock):
+        from chalicelib.adapters.meetings import LocalMeetings
+
+        self.events: list[dict] = []
+        self.calls: list[str] = []
+        self._standin = LocalMeetings("us-east-1", report=self.events.append, clock=clock)
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append("".join(part.title() for part in name.split("_")))
+            return getattr(self._standin, name)(*args, **kwargs)
+        return call
+
+
+def _joins(m: Measure, clock, booking_id: str, client, provider) -> None:
+    """POST /join of a video session: the first join creates and stores the meeting, the second
+    one only adds its attendee; then Chime's two attendee-joined events, each through the handler."""
+    from chalicelib import wiring
+    from chalicelib.services.bookings import meetings
+
+    chime = _CountedMeetings(clock)
+    wiring.override("meetings", chime)  # stays for the rest of the run: later joins come here too
+    for user, label, expected in ((client, "video, first join: the meeting is created and stored",
+                                   ["CreateMeeting", "CreateAttendee"]),
+                                  (provider, "video, second participant: the meeting is read",
+                                   ["CreateAttendee"])):
+        chime.calls.clear()
+        m("POST", "/bookings/{booking_id}/join", f"/bookings/{booking_id}/join", user,
+          label=f"{label}; + Chime {', '.join(expected)}")
+        if chime.calls != expected:
+            raise AssertionError(f"join made the Chime calls {chime.calls}, not {expected}")
+    for event in chime.events:
+        with record() as calls:
+            done = meetings.on_event(event)
+        if not done["recorded"]:
+            raise AssertionError(f"the attendee-joined event was not recorded: {done}")
+        domain, _apart = calls.dynamodb(APART)
+        operations = [c.operation for c in calls.of("dynamodb")]
+        m.results.append(result("dynamodb calls, meeting_events [chime:AttendeeJoined]", len(domain), "calls",
+                                target=f"<= {TARGET}", ok=len(domain) <= TARGET,
+                                note=", ".join(_describe(c) for c in domain) or "none",
+                                idempotency_calls=0, outbox_calls=0, operations=operations,
+                                items_read=calls.items_read(), scans=operations.count("Scan")))
 
 
 def _clinical(m: Measure, api: Api, clock, client, provider, room_id: str, held_id: str) -> None:

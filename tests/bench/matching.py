@@ -25,17 +25,20 @@ INTAKE = {"region": "US-NY", "languages": ["en"], "provider_kind": "therapist", 
 def _providers(count: int, region: str, prefix: str) -> None:
     """`count` active therapists licensed in `region`, with their listing items (batch writes)."""
     from chalicelib.clock import iso
+    from chalicelib.domain.profiles import directory_order
     from chalicelib.store.models import ListingModel, UserModel
 
     with UserModel.batch_write() as users, ListingModel.batch_write() as listed:
         for n in range(count):
             provider_id = f"{prefix}-{n:05d}-{uuid.uuid4().hex[:6]}"
+            order = directory_order(True, f"Dr. {prefix} {n}", provider_id)  # as providers.create writes it
             users.save(UserModel(
                 provider_id, role="provider", email=f"{provider_id}@example.com", name=f"Dr. {prefix} {n}",
                 kind="therapist", licensed_regions=[region], languages=["en"], timezone="America/New_York",
                 focus_areas=["anxiety"] if n % 3 == 0 else ["grief"], capacity=1000, active_clients=0, accepting=True,
-                active=True, directory="provider", created_at=iso(NOW), rating_sum=0, rating_count=0))
-            listed.save(ListingModel(region, provider_id, kind="therapist"))
+                active=True, directory="provider", directory_order=order, created_at=iso(NOW), rating_sum=0,
+                rating_count=0))
+            listed.save(ListingModel(region, provider_id, kind="therapist", order=order))
 
 
 def _measure(api: Api, world: World) -> dict:

@@ -22,6 +22,8 @@ def test_unconfirmed_booking_expires_once_credit_returned_client_told(world, api
     assert [address(n) for n in expired] == [sc.client.email] and expired[0].status == "sent"
     texts = _messages(api, sc.client, sc.room_id)
     assert len(texts) == 1 and "expired" in texts[0]
+    # the expiry notice is addressed to the client: unread for them, not for the provider (issue 10 item 7)
+    assert [api.get(f"/rooms/{sc.room_id}", who).json["unread_count"] for who in (sc.client, sc.provider)] == [1, 0]
     assert book(api, sc, WED_10_NY + timedelta(days=1))["status"] == "pending"
 
 
@@ -67,6 +69,8 @@ def test_reminders_24h_and_10min_once_each_to_both_with_room_messages(world, api
     assert len(short) == 2 and all(f"/join/{booking['id']}" in n.params["action_url"] for n in short)
     texts = _messages(api, sc.client, sc.room_id)
     assert len(texts) == 2 and "open to join" in texts[0]
+    # reminders are addressed to both members: unread for each (issue 10 item 7)
+    assert [api.get(f"/rooms/{sc.room_id}", who).json["unread_count"] for who in (sc.client, sc.provider)] == [2, 2]
 
 
 def test_a_reminder_whose_moment_passed_before_confirmation_is_skipped(world, api, clock):

@@ -1,6 +1,8 @@
 """Ops create providers, set plans and assign; the directory and profiles (SPEC §1, §3)."""
 import pytest
 
+from tests.support.cognito import unique_email
+
 
 def test_ops_create_a_provider_who_can_then_sign_in(api, world, cognito):
     provider = world.provider(focus_areas=["anxiety"], bio="Calm.", years_experience=7, country="US")
@@ -106,3 +108,87 @@ def test_availability_is_validated_and_stored(api, world):
     assert api.put("/providers/me/availability", provider, bad).status == 400
     bad = {"timezone": "Europe/London", "windows": [{"weekday": 1, "start": "12:00", "end": "09:00"}]}
     assert api.put("/providers/me/availability", provider, bad).status == 400
+
+
+def test_the_provider_has_one_time_zone_that_availability_and_working_hours_share(api, world, clock):
+    """Issue 10 item 8: the body's `timezone` is the profile's one time zone (documented); the
+    windows and the reply-promise working hours are both read in it, and omitting it keeps it."""
+    from datetime import datetime, timezone
+
+    provider = world.provider()  # created in America/New_York
+    client = world.client()
+    room_id = world.room(client, provider)
+    world.plan(client, kind="subscription", live_credits=4, period_anchor="2026-11-01")
+    windows = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+    moved = api.put("/providers/me/availability", provider, {"timezone": "Europe/London", "windows": windows})
+    assert moved.status == 200
+    for view in (moved.json, api.get("/providers/me", provider).json):
+        assert view["timezone"] == "Europe/London" and view["availability"]["timezone"] == "Europe/London"
+    assert api.get(f"/providers/{provider.id}", client).json["timezone"] == "Europe/London"
+    kept = api.put("/providers/me/availability", provider, {"windows": windows[:1]})  # no zone: it stays
+    assert kept.status == 200 and kept.json["timezone"] == "Europe/London"
+    assert kept.json["availability"] == {"timezone": "Europe/London", "windows": windows[:1]}
+    # working hours (default Mon–Fri 09:00–17:00) follow the same zone: a message on Monday 08:00Z
+    # is due 17:00 London (17:00Z); read in New York it would be due 17:00 there (22:00Z)
+    clock.at = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    assert api.post(f"/rooms/{room_id}/messages", client, {"kind": "text", "text": "hi"}).status == 201
+    assert api.get(f"/rooms/{room_id}", client).json["reply_due_at"] == "2026-11-23T17:00:00Z"
+    bad = api.put("/providers/me/availability", provider, {"timezone": "Mars/Olympus", "windows": []})
+    assert bad.status == 400 and bad.code == "validation_error"
+    assert api.get("/providers/me", provider).json["timezone"] == "Europe/London"
+
+
+def _listed(api, user, query: str, limit: int) -> list[dict]:
+    """Every page of the directory for `query`, `limit` at a time (asserting each page's size)."""
+    seen, cursor = [], None
+    while True:
+        reply = api.get(f"/providers?limit={limit}{query}" + (f"&next={cursor}" if cursor else ""), user)
+        assert reply.status == 200, reply.json
+        assert len(reply.json["items"]) <= limit
+        seen += reply.json["items"]
+        cursor = reply.json["next"]
+        if not cursor:
+            return seen
+        assert len(reply.json["items"]) == limit
+
+
+def test_the_directory_lists_accepting_providers_first_then_by_name_page_by_page(api, world):
+    """Issue 10 item 9: accepting new clients first, then by name as a person alphabetises it
+    (case, accents and punctuation ignored; "Ann" before "Ann Smith" before "Anna"), equal names
+    in one stable order; paging in any size gives the same list; `accepting` moves a provider."""
+    client = world.client()
+
+    def make(name, regions=("US-NY",)):
+        body = {"email": unique_email("listed"), "name": name, "kind": "therapist", "licensed_regions": list(regions), "languages": ["en"],
+                "timezone": "America/New_York"}
+        reply = api.post("/ops/providers", world.ops, body)
+        assert reply.status == 201, reply.json
+        made[reply.json["id"]] = name
+        return reply.json["id"]
+
+    made: dict[str, str] = {}
+    zoe, anna, sam_a, sam_b = make("zoë Adams"), make("Anna Berg"), make("Sam Lee"), make("Sam Lee")
+    ann_smith, elodie = make("Ann Smith", ("US", "US-NY")), make("Élodie Martin", ("US",))
+    obrien, ann, bob = make("Pat O'Brien"), make("ann"), make("Bob Stone", ("GB",))
+    for closed in (zoe, bob):
+        assert api.call("PATCH", f"/ops/providers/{closed}", world.ops, {"accepting": False}).status == 200
+    same = sorted([sam_a, sam_b])
+    expected = [ann, ann_smith, anna, elodie, obrien, *same, bob, zoe]  # accepting first, then the others
+    for limit in (1, 2, 3, 100):
+        listed = _listed(api, client, "", limit)
+        assert [p["id"] for p in listed] == expected, [p["name"] for p in listed]
+        assert [p["accepting"] for p in listed] == [True] * 7 + [False] * 2
+    # a region's directory: the same order, a provider licensed for both the state and the country once
+    in_ny = [i for i in expected if i not in (bob,)]
+    for limit in (1, 2, 100):
+        assert [p["id"] for p in _listed(api, client, "&region=US-NY", limit)] == in_ny
+    # accepting again moves the provider back among the accepting ones, on every path
+    assert api.call("PATCH", f"/ops/providers/{zoe}", world.ops, {"accepting": True}).status == 200
+    assert [p["id"] for p in _listed(api, client, "", 2)] == [*expected[:7], zoe, bob]
+    assert [p["id"] for p in _listed(api, client, "&region=US-NY", 2)][-1] == zoe
+    # licences changed later keep the order on the new listing items
+    assert api.call("PATCH", f"/ops/providers/{bob}", world.ops, {"licensed_regions": ["US-NY"]}).status == 200
+    assert [p["id"] for p in _listed(api, client, "&region=US-NY", 3)] == [*expected[:7], zoe, bob]
+    # a cursor of one filter does not continue another
+    first = api.get("/providers?limit=1", client).json["next"]
+    assert api.get(f"/providers?limit=1&region=US-NY&next={first}", client).code == "invalid_cursor"

@@ -64,6 +64,29 @@ def test_saturday_gets_one_out_of_hours_notice_with_the_due_time_and_crisis_help
     assert "Monday 30 November, 17:00" in notices[0] and "988" in notices[0]  # client is in New York
 
 
+def test_the_out_of_hours_notice_is_unread_for_the_client_only(api, world, clock):
+    """Issue 10 item 7: each member's unread count counts only what is addressed to them: the
+    other member's messages and Haven's notices to them, never their own messages."""
+    client, provider, room_id = _subscribed_pair(world)
+    clock.at = SAT_10_NY
+    mine = _say(api, client, room_id, "are you there?")
+    [notice] = [m for m in api.get(f"/rooms/{room_id}/messages", provider).json["items"] if m["kind"] == "system"]
+
+    def unread():
+        return [api.get(f"/rooms/{room_id}", who).json["unread_count"] for who in (client, provider)]
+
+    assert unread() == [1, 1]  # the client: the notice; the provider: the client's message only
+    read = api.post(f"/rooms/{room_id}/read", provider, {"message_id": notice["id"]})
+    assert read.status == 200 and read.json["unread_count"] == 0  # reading past the notice: nothing left
+    assert api.post(f"/rooms/{room_id}/read", client, {"message_id": mine["id"]}).json["unread_count"] == 1
+    clock.advance(minutes=5)
+    answer = _say(api, provider, room_id, "here now")
+    assert unread() == [2, 0]
+    assert api.post(f"/rooms/{room_id}/read", client, {"message_id": notice["id"]}).json["unread_count"] == 1
+    assert api.post(f"/rooms/{room_id}/read", client, {"message_id": answer["id"]}).json["unread_count"] == 0
+    assert unread() == [0, 0]
+
+
 def test_public_holidays_of_the_providers_country_are_not_working_days(api, world, clock):
     client, _, room_id = _subscribed_pair(world, country="US")
     clock.at = utc(2026, 11, 25, 21, 0)  # Wed 16:00 NY; Thu 26 Nov is Thanksgiving

@@ -79,7 +79,7 @@ def test_the_packaged_functions_can_never_move_their_clock(packaged):
 
 # checkov on the packaged template: every failed check fails the test unless skipped here, for
 # the resources named, with the reason. A skip that no longer matches a failure fails too.
-FUNCTIONS = {"APIHandler", "Reminders", "Deadlines", "Discharges", "Revocations", "Exports"}
+FUNCTIONS = {"APIHandler", "Reminders", "Deadlines", "Discharges", "Revocations", "Exports", "MeetingEvents"}
 CHECKOV_SKIPS: dict[str, tuple[set[str], str]] = {
     "CKV_AWS_116": (FUNCTIONS, "Dead-letter queue: the API is invoked synchronously (nothing to dead-letter); "
                                "the sweeps are idempotent and re-read what is due at the next run, and a failed "
@@ -91,10 +91,12 @@ CHECKOV_SKIPS: dict[str, tuple[set[str], str]] = {
     "CKV_AWS_173": (FUNCTIONS, "Environment encryption with a customer key: the variables are resource names "
                                "and ARNs, no secrets (the signing key is read from Secrets Manager at run time); "
                                "Lambda encrypts them at rest with its own key."),
-    "CKV_AWS_115": ({"APIHandler", "Revocations"},
+    "CKV_AWS_115": ({"APIHandler", "Revocations", "MeetingEvents"},
                     "Reserved concurrency for the API: its load is bounded by stage throttling and the WAF per-IP "
                     "rate rule; reserving would take capacity from the account. The sweeps have reserved "
-                    "concurrency. Revocations runs once per Cognito account event (rare, idempotent upserts)."),
+                    "concurrency. Revocations runs once per Cognito account event (rare, idempotent upserts); "
+                    "MeetingEvents once per Chime attendee joined/left or meeting ended (two people a session, "
+                    "idempotent conditional writes): reserving would only drop Chime's events under load."),
     "CKV_AWS_73": ({"RestAPI"}, "X-Ray tracing on the API: traces record raw request paths, which carry link "
                                 "tokens. Correlation ids and the access log (route templates) serve instead."),
     "CKV_AWS_120": ({"RestAPI"}, "API caching: every response is personal (`Cache-Control: no-store`); a stage "
@@ -153,7 +155,11 @@ def test_every_setting_that_names_a_resource_is_set_by_the_template():
     that is right on AWS (derived from the others)."""
     source = (ROOT / "chalicelib" / "settings.py").read_text()
     read = set(re.findall(r"\"(HAVEN_[A-Z_]+)\"", source))
-    derived_or_tuning = {"HAVEN_JWKS_URL", "HAVEN_ISSUER", "HAVEN_REPLY_WORKING_DAY_HOURS"}
+    derived_or_tuning = {"HAVEN_JWKS_URL", "HAVEN_ISSUER", "HAVEN_REPLY_WORKING_DAY_HOURS",
+                         # meetings: Chime on AWS, in the stack's region, unless told otherwise; the
+                         # profile is only for a local stack pointed at a real Chime account
+                         "HAVEN_MEETINGS", "HAVEN_MEETINGS_REGION", "HAVEN_MEETINGS_MEDIA_REGION",
+                         "HAVEN_MEETINGS_AWS_PROFILE"}
     variables = set(committed()["Globals"]["Function"]["Environment"]["Variables"])
     assert read - derived_or_tuning <= variables, sorted(read - derived_or_tuning - variables)
 

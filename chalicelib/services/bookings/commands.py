@@ -20,6 +20,7 @@ from chalicelib.domain import questionnaires
 from chalicelib.errors import HavenError, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.observability import metrics
+from chalicelib.services.bookings import meetings
 from chalicelib.services.bookings import parties as reads
 from chalicelib.services.bookings.commit import commit, numbers
 from chalicelib.services.bookings.queries import member_booking, render, status_now
@@ -280,15 +281,23 @@ def _reschedule_refused(old, new, spend, p, plan, new_bucket, command, attempt, 
 # --- the session itself ---------------------------------------------------------------------------
 
 def join(caller: Caller, booking_id: str, now: datetime) -> dict:
+    """A participant joins, in the window: `{"join_url"}`, and for video and audio the Chime
+    `meeting` and `attendee` (SPEC §2). `caller` is the signed-in member, or the participant a
+    verified join link names. A chat join records the participant as joined; for video and audio
+    Chime's attendee-joined event does (services.bookings.meetings.on_event)."""
     b = member_booking(caller, booking_id)
     role = "client" if caller.id == b.client_id else "provider"
     change = plans.plan_join(b, role, now, wiring.settings().join_opens_minutes)
     if role == "client":  # SPEC §2: referral clients answer the questionnaire before joining
         questionnaires.check_questionnaire_before_join(_plan_kind(b), b.questionnaire_submitted)
-    commit(change, now, lambda: refused_transition(b.id, now, "joined"))
+    media: dict = {}
+    if b.modality == "chat":
+        commit(change, now, lambda: refused_transition(b.id, now, "joined"))
+    else:
+        media = meetings.join_meeting(b, caller.id, now, lambda: refused_transition(b.id, now, "joined"))
     url = wiring.get("video").join_url(booking_id=b.id, room_id=b.room_id, modality=b.modality,
                                        participant_id=caller.id, role=role)
-    return {"join_url": url}
+    return {"join_url": url, **media}
 
 
 def _plan_kind(b: plans.Booking) -> str | None:

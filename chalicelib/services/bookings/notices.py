@@ -110,6 +110,8 @@ ROOM_TEXTS = {
     "remind_short": "Your {modality} session at {when} is open to join now.",
     "remind_long": "Reminder: your {modality} session is on {when}.",
 }
+# whom each room note is addressed to (unread for them only); reminders are for both members
+ROOM_TO = {"expired": "client"}
 
 
 def register_templates() -> None:
@@ -173,7 +175,7 @@ def records(notices, now: datetime) -> list[NotificationModel]:
             b = n.booking
             text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality)
             out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
-                                           now))
+                                           now, to=ROOM_TO.get(n.text)))
             continue
         for role in n.roles:
             item = _email(n, role, now)

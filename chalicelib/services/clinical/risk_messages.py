@@ -88,7 +88,7 @@ def act(room: RoomModel, message: MessageModel, detection: Detection, now: datet
         if notice:
             client = user_store.get(room.client_id)
             uow.record(outbox.room_message(f"risk_msg:{room.id}:{seq}:crisis", room.id,
-                                           crisis_text(client.region if client else None), now))
+                                           crisis_text(client.region if client else None), now, to="client"))
         uow.put(store.timer(store.risk_unread_timer_id(room.id, seq), store.RISK_UNREAD_KIND, room.id,
                             now + timedelta(minutes=s.risk_unread_minutes), now,
                             {"room_id": room.id, "seq": seq, "message_id": message.id,

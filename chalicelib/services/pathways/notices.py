@@ -203,7 +203,7 @@ def discharge_notice(client, found: rules_d.Deadline, rooms, now: datetime) -> l
     at = ics.local_text(found.at, client.timezone or "UTC")
     for room in rooms:
         out.append(outbox.room_message(f"{stem}:notice:room:{room.id}", room.id, ROOM_TEXTS[text_id].format(at=at),
-                                       now))
+                                       now, to="client"))
     return out
 
 

@@ -30,7 +30,7 @@ from chalicelib.store.models import UserModel
 
 REFERRAL = "referral"
 # Booking changes that change no discharge fact (reminders, joins, confirmation of a pending one).
-_FACTS_UNCHANGED = frozenset({"reminded", "skipped", "joined", "confirmed"})
+_FACTS_UNCHANGED = frozenset({"reminded", "skipped", "joined", "confirmed", "meeting", "meeting_ended"})
 # A booking that ended before its start: the client stopped having it as a future booking then.
 _ENDED_BEFORE_START = frozenset({rules.CANCELLED, rules.LATE_CANCELLED, rules.DECLINED, rules.EXPIRED,
                                  rules.RESCHEDULED})
