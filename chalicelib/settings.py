@@ -147,6 +147,9 @@ class Settings:
     revocation_refresh_seconds: int = 60  # each container reads the revocations at most this often
     sweep_batch: int = 100  # items per index page a sweep reads (it reads on while its budget lasts)
     sweep_budget_seconds: int = 240  # of the sweeps' 300 s Lambda timeout
+    # `due` index shards per timer kind (docs/scale.md). Raise it only: items already written sit
+    # in shards below the old number, which the sweeps keep reading as long as it is not lowered.
+    due_shards: int = 8
     notification_retry_cap_minutes: int = 5  # at most one sweep period between retries
     notification_alarm_minutes: int = 30  # an email unsent this long raises the alarm
 
@@ -199,6 +202,7 @@ def load() -> Settings:
         meetings_media_region=_env("HAVEN_MEETINGS_MEDIA_REGION", meetings_region),
         meetings_profile=_env("HAVEN_MEETINGS_AWS_PROFILE", "") or "",
         reply_working_day_hours=_int("HAVEN_REPLY_WORKING_DAY_HOURS", 8),
+        due_shards=max(1, _int("HAVEN_DUE_SHARDS", 8)),
         require_staff_mfa=(_env("HAVEN_REQUIRE_STAFF_MFA", "true") or "true").lower() != "false",
     )
 

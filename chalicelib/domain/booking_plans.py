@@ -157,6 +157,17 @@ class Timer:
     due_at: datetime
     version: int | None = None
     which: str | None = None
+    # a reminder carries the booking as it was confirmed, so its sweep need not read it again
+    booking: Booking | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CheckBooking:
+    """A condition only (nothing written): the booking is still at `version` and `status`. A sweep
+    that acted on a due item's copy of the booking commits under it."""
+    booking_id: str
+    version: int
+    status: str
 
 
 @dataclass(frozen=True)
@@ -289,7 +300,7 @@ def confirmed_timers(b: Booking, version: int, now: datetime, n: Numbers) -> tup
     for which, due in (("long", b.starts_at - timedelta(hours=n.reminder_long_hours)),
                        ("short", b.starts_at - timedelta(minutes=n.reminder_short_minutes))):
         if due >= now:
-            out.append(Timer(b.id, "reminder", due, version=version, which=which))
+            out.append(Timer(b.id, "reminder", due, version=version, which=which, booking=b))
     return tuple(out)
 
 
@@ -567,7 +578,7 @@ def plan_reminder(b: Booking | None, timer_id: str, which: str, version: int, no
     if not ok:
         return Change("skipped", b, (SettleTimer(timer_id, "skipped"),))
     extra = {"join_link": True} if which == "short" else {}
-    return Change("reminded", b, (SettleTimer(timer_id, "sent"),),
+    return Change("reminded", b, (SettleTimer(timer_id, "sent"), CheckBooking(b.id, b.version, rules.CONFIRMED)),
                   (Notice(b, f"remind_{which}", f"booking_reminder_{which}", ("client", "provider"),
                           version=b.version, extra=extra, guarded=True,
                           # SPEC: a 24 h reminder not sent by 1 h before start is skipped (a retry too)

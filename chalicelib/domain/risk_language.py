@@ -66,6 +66,7 @@ Adding phrases and bumping the version
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -524,25 +525,30 @@ class _Compiled:
     not_after: re.Pattern | None
 
 
-def _compile() -> tuple[re.Pattern, dict[str, tuple[_Compiled, ...]]]:
+def _buckets() -> dict[str, tuple[_Phrase, ...]]:
     buckets: dict[str, list[_Phrase]] = {}
     for phrase in _PHRASES:
         first = phrase.pattern[0]
         if not ("a" <= first <= "z") or phrase.pattern[1:2] in ("?", "*", "+", "{"):
             raise ValueError(f"a phrase must start with a literal lower-case letter: {phrase.pattern[:30]!r}")
         buckets.setdefault(first, []).append(phrase)
-    # The search finds a candidate; which phrase it is (and whether it counts) is decided by
-    # the phrases of its first letter, in order, each compiled on its own.
-    search = re.compile(" " + _trie([variant for p in _PHRASES for variant in _spelt_out(p.pattern)]) + "(?= )")
-    identify = {first: tuple(_Compiled(p, re.compile(" " + p.pattern + "(?= )"),
-                                       re.compile(" " + p.only_after) if p.only_after else None,
-                                       re.compile(" " + p.not_after) if p.not_after else None)
-                             for p in phrases)
-                for first, phrases in buckets.items()}
-    return search, identify
+    return {first: tuple(phrases) for first, phrases in buckets.items()}
 
 
-_SEARCH, _IDENTIFY = _compile()
+_BUCKETS = _buckets()
+# The search finds a candidate; which phrase it is (and whether it counts) is decided by the
+# phrases of its first letter, in order, each compiled on its own.
+_SEARCH = re.compile(" " + _trie([variant for p in _PHRASES for variant in _spelt_out(p.pattern)]) + "(?= )")
+
+
+@functools.lru_cache(maxsize=None)
+def _identify(first: str) -> tuple[_Compiled, ...]:
+    """The phrases starting with `first`, compiled when a candidate first needs them (most texts
+    have none: a cold start does not pay for compiling 140 patterns before the first message)."""
+    return tuple(_Compiled(p, re.compile(" " + p.pattern + "(?= )"),
+                           re.compile(" " + p.only_after) if p.only_after else None,
+                           re.compile(" " + p.not_after) if p.not_after else None)
+                 for p in _BUCKETS.get(first, ()))
 
 
 # --- the checks around a candidate -------------------------------------------------------------
@@ -644,7 +650,7 @@ def detect(text: str) -> Detection | None:
     while (match := _SEARCH.search(normal, position)) is not None:
         at = match.start()
         hit = None
-        for candidate in _IDENTIFY[normal[at + 1]]:
+        for candidate in _identify(normal[at + 1]):
             if candidate.pattern.match(normal, at) and _counts(candidate, normal, at):
                 hit = candidate.phrase
                 break

@@ -106,9 +106,9 @@ def act(token: str, action: str | None, now: datetime) -> tuple[int, str]:
     provider = Caller(id=link.actor_id, email="", role=PROVIDER)
     try:
         if action == "confirm":
-            bookings.confirm(provider, booking.id, now, link=link)
+            bookings.confirm(provider, booking.id, now, link=link, read=booking)
         else:
-            bookings.decline(provider, booking.id, now, link=link)
+            bookings.decline(provider, booking.id, now, link=link, read=booking)
     except HavenError as error:
         logger.info("link action refused", extra={"booking_id": booking.id, "code": error.code})
         if error.code == "already_used":

@@ -7,6 +7,7 @@ from chalicelib.clock import iso
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.store import rooms as room_store
 from chalicelib.store import users as user_store
+from chalicelib.store.unit_of_work import UnitOfWork
 
 COUNTED_PLANS = ("insurance", "eap", "referral")
 
@@ -34,8 +35,11 @@ def set_plan(client_id: str, body: dict, now: datetime) -> dict:
         "updated_at": iso(now),
     }
     # Usage lives in the ledger, apart from the plan, so setting a plan again keeps it (SPEC §2).
-    user.update(actions=[type(user).plan.set(plan)])
-    room_store.set_plan_kind(user.id, kind)
+    # The plan and its kind on each room are written in one transaction (3 round trips in all).
+    uow = UnitOfWork()
+    uow.update(user, [type(user).plan.set(plan)])
+    room_store.stage_plan_kind(uow, user.id, kind)
+    uow.commit()
     return plan
 
 

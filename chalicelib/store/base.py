@@ -12,13 +12,34 @@ _s = settings.get()
 _sessions = threading.local()
 
 
+class _SharingSession(botocore.session.Session):
+    """A botocore session that hands out ONE DynamoDB client per set of options. PynamoDB makes a
+    client per table connection, each costing a cold start tens of ms (endpoint resolution,
+    handlers); the tables all use the same options (`meta`), so they share one. botocore clients
+    are thread safe; a client that has no credentials (PynamoDB then asks for a new one) is not
+    kept."""
+
+    def create_client(self, service_name, *args, **kwargs):
+        if service_name != "dynamodb":
+            return super().create_client(service_name, *args, **kwargs)
+        config = kwargs.get("config")
+        options = sorted(config._user_provided_options.items()) if config is not None else ()
+        key = repr((args, sorted((k, v) for k, v in kwargs.items() if k != "config"), options))
+        cache = self.__dict__.setdefault("_haven_clients", {})
+        client = cache.get(key)
+        signer = getattr(client, "_request_signer", None)
+        if client is None or (signer is not None and not signer._credentials):
+            client = cache[key] = super().create_client(service_name, *args, **kwargs)
+        return client
+
+
 def shared_session() -> botocore.session.Session:
-    """One botocore session per thread for every table. PynamoDB makes a session per table
-    connection, and each new session loads DynamoDB's service model from disk again: about
-    50 ms of a cold start per table a request touches. Clients stay one per table."""
+    """One botocore session per thread for every table and AWS client. PynamoDB makes a session
+    per table connection, and each new session loads DynamoDB's service model from disk again:
+    about 50 ms of a cold start per table a request touches; and the tables share one client."""
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = botocore.session.get_session()
+        session = _sessions.session = _SharingSession()
     return session
 
 

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.clock import iso, parse_iso, sortable
 from chalicelib.domain import booking_plans as plans
+from chalicelib.domain import bookings as rules
 from chalicelib.domain import request_plans
 from chalicelib.store import ledger
 from chalicelib.store.models import BookingModel, ClaimModel, LedgerModel, LinkModel, SessionRequestModel, TimerModel
@@ -159,6 +160,31 @@ def timer_id(booking_id: str, purpose: str, version: int | None = None, which: s
     return f"{booking_id}:{purpose}"
 
 
+# What a reminder needs of its booking, copied onto its due item when the booking is confirmed
+# (ids, times, zones: never an address), so the reminders sweep reads nothing else per reminder.
+_COPIED = ("client_id", "provider_id", "room_id", "modality", "series_id", "created_at", "created_by", "sequence",
+           "plan_kind", "client_tz", "provider_tz")
+
+
+def _copy(b: plans.Booking) -> dict:
+    return {**{name: getattr(b, name) for name in _COPIED}, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at)}
+
+
+def reminder_booking(t: TimerModel) -> plans.Booking | None:
+    """The booking as its reminder was set for (confirmed, at the timer's version), from the
+    copy on the due item; None for a due item set before copies were made (read the booking).
+    Acting on it is guarded by `plans.CheckBooking` in the same transaction."""
+    data = t.data or {}
+    copy = data.get("booking")
+    if not copy:
+        return None
+    fields = {name: copy.get(name) for name in _COPIED}
+    return plans.Booking(id=t.ref_id, status=rules.CONFIRMED, version=int(data["version"]),
+                         starts_at=parse_iso(copy["starts_at"]), ends_at=parse_iso(copy["ends_at"]),
+                         **{**fields, "sequence": int(fields["sequence"] or 0),
+                            "client_tz": fields["client_tz"] or "UTC", "provider_tz": fields["provider_tz"] or "UTC"})
+
+
 def meeting_timer_id(booking_id: str, generation: int) -> str:
     return f"{booking_id}:meeting:g{int(generation)}"
 
@@ -170,9 +196,11 @@ def meeting_timer_item(t: plans.MeetingTimer, created_at: str) -> TimerModel:
 
 def timer_item(t: plans.Timer, created_at: str) -> TimerModel:
     if t.purpose == "reminder":
+        data = {"booking_id": t.booking_id, "version": t.version, "which": t.which}
+        if t.booking is not None:
+            data["booking"] = _copy(t.booking)
         return timer(timer_id(t.booking_id, "reminder", t.version, t.which), f"booking_reminder_{t.which}", REMINDER_KIND,
-                     t.due_at, t.booking_id, created_at,
-                     {"booking_id": t.booking_id, "version": t.version, "which": t.which})
+                     t.due_at, t.booking_id, created_at, data)
     return timer(f"{t.booking_id}:{t.purpose}", _TIMER_KINDS[t.purpose], _TIMER_KINDS[t.purpose], t.due_at,
                  t.booking_id, created_at, {"booking_id": t.booking_id})
 
@@ -217,6 +245,9 @@ def stage(uow: UnitOfWork, change: plans.Change, now: datetime, link_hash, reque
             uow.create(charge_item(w, created), LedgerModel.key.does_not_exist())
         elif isinstance(w, plans.Timer):
             uow.put(timer_item(w, created))  # its version attribute makes this a create-only put
+        elif isinstance(w, plans.CheckBooking):
+            uow.check(BookingModel, w.booking_id, (BookingModel.version == int(w.version))
+                      & (BookingModel.status == w.status))
         elif isinstance(w, plans.MeetingTimer):
             uow.put(meeting_timer_item(w, created))
         elif isinstance(w, plans.SetMeeting):

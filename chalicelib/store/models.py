@@ -6,6 +6,10 @@ its due attributes are removed), never a Scan.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
+import random
+
 from pynamodb.attributes import (
     BinaryAttribute, BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute,
     TTLAttribute, UnicodeAttribute, VersionAttribute,
@@ -13,6 +17,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib import settings
 from chalicelib.store.base import index_meta, meta
 
 
@@ -197,10 +202,47 @@ class MediaModel(Model):
 
 # --- time-driven work -----------------------------------------------------------------------
 
+SHARD = "#"
+
+
+def due_partitions(kind: str) -> list[str]:
+    """Every `due` index partition a kind's items may sit in: its shards `<kind>#0` …
+    `<kind>#<N-1>` (N = `settings.due_shards`), after the bare `<kind>` where items written
+    before the index was sharded wait until they are acted on (docs/scale.md)."""
+    return [kind] + [f"{kind}{SHARD}{n}" for n in range(settings.get().due_shards)]
+
+
 class DueIndex(GlobalSecondaryIndex):
+    """Sharded (issue 16): a pending item's `due_kind` is stored as `<kind>#<shard>`, so no timer
+    kind is one hot partition. `query(kind, ...)` reads every shard of the kind and yields their
+    items merged oldest first; `query("<kind>#<n>", ...)` reads that one partition."""
     Meta = index_meta("due", AllProjection())
-    due_kind = UnicodeAttribute(hash_key=True)
+    due_kind = UnicodeAttribute(hash_key=True)  # the stored value, as is
     due_at = UnicodeAttribute(range_key=True)
+
+    def query(self, hash_key, range_key_condition=None, filter_condition=None, *args, limit=None, **kwargs):
+        if SHARD in hash_key:
+            return super().query(hash_key, range_key_condition, filter_condition, *args, limit=limit, **kwargs)
+        if kwargs.get("last_evaluated_key") is not None or args:
+            raise TypeError("a sharded due query is read through, never resumed from a key")
+        shards = [super(DueIndex, self).query(partition, range_key_condition, filter_condition, limit=limit, **kwargs)
+                  for partition in due_partitions(hash_key)]
+        merged = heapq.merge(*shards, key=lambda item: item.due_at)
+        return itertools.islice(merged, limit) if limit is not None else merged
+
+
+class ShardedKindAttribute(UnicodeAttribute):
+    """`due_kind`: written as `<kind>#<shard>` with a random shard below `settings.due_shards`
+    (write sharding with a random suffix: the sweeps read every shard, nothing ever looks an item
+    up by its shard); read back as the kind. A value that already names a shard is kept."""
+
+    def serialize(self, value):
+        if SHARD not in value:
+            value = f"{value}{SHARD}{random.randrange(settings.get().due_shards)}"
+        return super().serialize(value)
+
+    def deserialize(self, value):
+        return super().deserialize(value).split(SHARD, 1)[0]
 
 
 class TimerModel(Model):
@@ -216,7 +258,7 @@ class TimerModel(Model):
     stage = NumberAttribute(default=0)
     settled_at = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)  # what settling it did: sent | skipped | expired | ...
-    due_kind = UnicodeAttribute(null=True)
+    due_kind = ShardedKindAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     due = DueIndex()
     version = VersionAttribute()

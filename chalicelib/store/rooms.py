@@ -178,6 +178,12 @@ def set_plan_kind(client_id: str, plan_kind: str) -> None:
         room.update(actions=[RoomModel.plan_kind.set(plan_kind)])
 
 
+def stage_plan_kind(uow, client_id: str, plan_kind: str) -> None:
+    """The plan kind copied onto each of the client's rooms, in the caller's transaction."""
+    for room in for_client(client_id):
+        uow.update(RoomModel(room.id), [RoomModel.plan_kind.set(plan_kind)])
+
+
 class RoomKeys:
     """Where each room's KMS-encrypted data key lives: on the room item."""
 

@@ -44,6 +44,10 @@ class UnitOfWork:
     def delete(self, item, condition=None, **options) -> None:
         self._writes.append(lambda tx: tx.delete(item, condition=condition, **options))
 
+    def check(self, model, hash_key, condition) -> None:
+        """A condition on an item the change does not write (a ConditionCheck)."""
+        self._writes.append(lambda tx: tx.condition_check(model, hash_key, condition=condition))
+
     def record(self, notice) -> None:
         """An outbox record, created with the change (so it exists iff the change happened)."""
         self.records.append(notice)

@@ -66,6 +66,12 @@ def stack() -> dict:
 # --- counting AWS calls ------------------------------------------------------------------------
 
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
+# Round trips counted apart from a route's own (issue 16), the same in every bench: calls that touch
+# only the idempotency table (the record of an idempotent request), only the access log (the audit
+# line a provider's read appends, issue 2), and every call made while the outbox delivers the
+# notices a change recorded inside its own transaction (`services.outbox.deliver_all`: lease, the
+# recipient's address, `sent`, per email), marked through `_outbox_marker`.
+APART = ("idempotency", "access_log", "notifications")
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Call:
     items_read: int = 0
     error: str | None = None
     ms: float = 0.0  # from parameter build to parsed response (what the caller waits, retries included)
+    outbox: bool = False  # made while the outbox delivered notices after a change
 
 
 @dataclass
@@ -90,14 +97,17 @@ class Recording:
         domain, apart = [], []
         for call in self.of("dynamodb"):
             short = {short_table(t) for t in call.tables}
-            (apart if short and short <= set(tables_apart) else domain).append(call)
+            (apart if call.outbox or (short and short <= set(tables_apart)) else domain).append(call)
         return domain, apart
 
     def items_read(self, service: str = "dynamodb") -> int:
-        return sum(c.items_read for c in self.of(service))
+        """Items read, but not by the outbox delivering emails (the recipient's address), which is
+        counted apart like its writes (APART)."""
+        return sum(c.items_read for c in self.of(service) if not c.outbox)
 
 
 _lock = threading.Lock()
+_delivering = threading.local()
 _active: list[Recording] = []
 _everything = Recording()  # every call of the whole run (the Scan check)
 _installed = False
@@ -162,15 +172,39 @@ def _after_call(http_response, parsed, model, context, **kwargs):
     started = context.get("bench_started")
     call = Call(service, model.name, tuple(context.get("bench_tables", ())),
                 _items_read(model.name, parsed or {}) if service == "dynamodb" else 0, error,
-                (time.perf_counter() - started) * 1000 if started else 0.0)
+                (time.perf_counter() - started) * 1000 if started else 0.0,
+                outbox=bool(getattr(_delivering, "depth", 0)))
     with _lock:
         _everything.calls.append(call)
         for recording in _active:
             recording.calls.append(call)
 
 
+def _outbox_marker() -> None:
+    """Mark the calls made inside `services.outbox.deliver_all` (every service calls it through the
+    module attribute), once the app is imported: the only wrapper the bench puts on the app, and it
+    changes nothing but a thread-local counter."""
+    import sys
+
+    outbox = sys.modules.get("chalicelib.services.outbox")
+    if outbox is None or getattr(outbox.deliver_all, "_bench_marked", False):
+        return
+    original = outbox.deliver_all
+
+    def deliver_all(*args, **kwargs):
+        _delivering.depth = getattr(_delivering, "depth", 0) + 1
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _delivering.depth -= 1
+
+    deliver_all._bench_marked = True
+    outbox.deliver_all = deliver_all
+
+
 @contextmanager
 def record() -> Iterator[Recording]:
+    _outbox_marker()
     recording = Recording()
     with _lock:
         _active.append(recording)

@@ -16,7 +16,7 @@ from chalicelib.domain import credits as policy
 from chalicelib.domain.booking_plans import (
     DropTimer, timers_held,
     Booking, Change, Charge, Claims, Credit, CreditChoice, NewBooking, NewLink, Notice, Numbers, ReturnCredit,
-    RoomNote, SettleTimer, SpendCredit, Timer, UpdateBooking, UseLink, confirmed_timers, credit_release,
+    CheckBooking, RoomNote, SettleTimer, SpendCredit, Timer, UpdateBooking, UseLink, confirmed_timers, credit_release,
     new_booking, plan_cancel, plan_complete, plan_confirm, plan_create, plan_decline, plan_expire, plan_join,
     plan_no_show, plan_outcome, plan_reminder, plan_reschedule, reschedule_credit, spend, with_timer_version,
 )
@@ -738,7 +738,7 @@ def test_a_24_hour_reminder_goes_to_both_by_email_and_in_the_room():
     b = booking("confirmed", hours(24), version=3)
     change = remind(b, "long")
     assert (change.action, change.result) == ("reminded", b)
-    assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
+    assert change.writes == (SettleTimer(TIMER_ID, "sent"), CheckBooking(b.id, 3, "confirmed"))
     assert change.notices == (Notice(b, "remind_long", "booking_reminder_long", ("client", "provider"), version=3,
                                      guarded=True, moot_at=b.starts_at - hours(SKIP_WITHIN_HOURS)),
                               RoomNote(b, "remind_long", "remind_long", version=3, join_link=True))
@@ -748,11 +748,17 @@ def test_a_10_minute_reminder_links_to_the_join_page():
     """Each recipient's own link is rendered when the email is sent (never planned or stored)."""
     b = booking("confirmed", minutes(10), version=3)
     change = remind(b, "short")
-    assert change.writes == (SettleTimer(TIMER_ID, "sent"),)
+    assert change.writes == (SettleTimer(TIMER_ID, "sent"), CheckBooking(b.id, 3, "confirmed"))
     assert change.notices == (
         Notice(b, "remind_short", "booking_reminder_short", ("client", "provider"), version=3,
                extra={"join_link": True}, guarded=True, moot_at=b.ends_at),
         RoomNote(b, "remind_short", "remind_short", version=3, join_link=True))
+
+
+def test_a_reminder_timer_carries_the_booking_so_its_sweep_reads_nothing_more():
+    b = booking("confirmed", hours(48), version=3)
+    reminders = [t for t in confirmed_timers(b, 3, NOW, N) if t.purpose == "reminder"]
+    assert [t.booking for t in reminders] == [b, b]
 
 
 def test_the_24_hour_reminder_email_carries_no_join_page():

@@ -301,3 +301,10 @@ def test_a_detection_is_a_plain_frozen_value():
     assert detection.version == VERSION
     with pytest.raises(AttributeError):
         detection.category = METHOD  # type: ignore[misc]
+
+
+def test_every_phrase_compiles_though_each_letter_is_compiled_only_when_first_needed():
+    from chalicelib.domain import risk_language
+
+    assert sum(len(risk_language._identify(first)) for first in risk_language._BUCKETS) == len(
+        risk_language._PHRASES)

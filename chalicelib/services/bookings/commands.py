@@ -186,15 +186,19 @@ def _link_refusal(link, booking_id: str, now: datetime, action: str):
     return refusal
 
 
-def _provider_booking(caller: Caller, booking_id: str, what: str) -> plans.Booking:
-    b = member_booking(caller, booking_id)
+def _provider_booking(caller: Caller, booking_id: str, what: str, read: plans.Booking | None = None) -> plans.Booking:
+    """The booking, read (or as the caller just read it: an emailed link's page reads it to check
+    the link, and the change is committed under its version either way)."""
+    if read is None or read.id != booking_id or caller.id not in (read.client_id, read.provider_id):
+        read = member_booking(caller, booking_id)
+    b = read
     if caller.id != b.provider_id:
         raise HavenError(f"Only the provider can {what} a booking.", "forbidden")
     return b
 
 
-def confirm(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dict:
-    b = _provider_booking(caller, booking_id, "confirm")
+def confirm(caller: Caller, booking_id: str, now: datetime, *, link=None, read: plans.Booking | None = None) -> dict:
+    b = _provider_booking(caller, booking_id, "confirm", read)
     if _made_here(b):  # the retry of this request, whose first attempt confirmed it and died
         return render(b, now)
     change = plans.plan_confirm(b, now, numbers(), plans.UseLink(link.id, "confirm") if link else None)
@@ -202,8 +206,8 @@ def confirm(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dic
     return render(change.result, now)
 
 
-def decline(caller: Caller, booking_id: str, now: datetime, *, link=None) -> dict:
-    b = _provider_booking(caller, booking_id, "decline")
+def decline(caller: Caller, booking_id: str, now: datetime, *, link=None, read: plans.Booking | None = None) -> dict:
+    b = _provider_booking(caller, booking_id, "decline", read)
     if _made_here(b):
         return render(b, now)
     change = plans.plan_decline(b, now, numbers(), plans.UseLink(link.id, "decline") if link else None)

@@ -50,22 +50,32 @@ def close_due(now: datetime) -> int:
 
 def remind_due(now: datetime) -> dict:
     """24 h and 10 min reminders for confirmed bookings, each at most once per booking version.
-    Reads: the due timers (index) and each one's booking. The reminder is taken and its emails
-    and room message recorded in one change, then delivered."""
+    Reads: the due timers (index) only; each carries its booking as confirmed, and the change is
+    committed under the condition that the booking is still at that version (one read of the
+    booking only when it is not, or for a timer set before timers carried it). The reminder is
+    taken and its emails and room message recorded in one change, then delivered."""
     s = wiring.settings()
     sent = skipped = 0
     for t in store.due_timers(store.REMINDER_KIND, now, s.sweep_batch):
         if budget.exhausted():
             break
-        data = t.data or {}
-        b = store.find(t.ref_id)
-        which = data.get("which")
-        change = plans.plan_reminder(b, t.id, which, int(data.get("version", -1)), now, numbers(),
-                                     s.reminder_long_skip_within_hours)
-        change = plans.with_timer_version(change, int(t.version))
-        if commit(change, now):
+        copy = store.reminder_booking(t)
+        change = _remind(t, copy if copy is not None else store.find(t.ref_id), now, s)
+        done = commit(change, now)
+        if not done and copy is not None:  # the booking moved on since (or another run took it): read it
+            change = _remind(t, store.find(t.ref_id), now, s)
+            done = commit(change, now)
+        if done:
             if change.action == "skipped":
                 skipped += 1
             else:
                 sent += 1
     return {"reminders_sent": sent, "reminders_skipped": skipped}
+
+
+def _remind(t, b, now: datetime, s) -> plans.Change:
+    data = t.data or {}
+    which = data.get("which")
+    change = plans.plan_reminder(b, t.id, which, int(data.get("version", -1)), now, numbers(),
+                                 s.reminder_long_skip_within_hours)
+    return plans.with_timer_version(change, int(t.version))
