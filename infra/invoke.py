@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.function} as of {schedules.iso_z(moment)}", file=sys.stderr)
         try:
             if args.event:
-                event = sample_event(args.event, args.set, moment if args.time else None)
+                event = sample_event(args.event, args.set, moment)  # the event happens now (stack clock) or at TIME
                 handler = schedules.handler_for(app_module.app, args.function)
                 result = handler(event, schedules.lambda_context(args.function))
             else:

@@ -41,11 +41,11 @@ log = logging.getLogger("haven.local")
 # --- the API (chalice local) ----------------------------------------------------------------
 
 # The dev server prints every request line; link tokens and cursors must never reach a log.
-_SECRETS_IN_PATHS = re.compile(r"(/links/)[^\s/?\"]+|([?&]next=)[^\s&\"]+")
+_SECRETS_IN_PATHS = re.compile(r"(/links/|/join/)[^\s/?\"]+|([?&]next=)[^\s&\"]+")
 
 
 def redact(line: str) -> str:
-    """A request line with link tokens and `next` cursors replaced."""
+    """A request line with link tokens (email links, join links) and `next` cursors replaced."""
     return _SECRETS_IN_PATHS.sub(lambda m: (m.group(1) or m.group(2)) + "[redacted]", line)
 
 

@@ -206,7 +206,9 @@ def show(token: str, now: datetime) -> tuple[int, str]:
                 f"{minutes:g} minutes before it starts {when_text(b.starts_at, now, tz)}. Come back then with "
                 "this same link; this page also opens the meeting by itself at that time if you leave it open.")
         body = f'<p id="status" role="status">{html.escape(text)}</p>' + _details(b, tz)
-        return 200, _html("Not open yet", body, state="not-yet", with_script=True,
+        # 409 like `POST /join` outside the window (the link is valid only inside it); the page
+        # still says when it opens and opens the meeting by itself then
+        return 409, _html("Not open yet", body, state="not-yet", with_script=True,
                           data={"opens-at": iso(opens), "modality": b.modality})
     if b.modality == "chat":
         text = ("This is a chat session: it happens in writing in your room in the Haven app. Open the app "

@@ -91,15 +91,17 @@ def record(key: str, template: str, to: str, params: dict, now: datetime, *, att
 
 
 def room_message(key: str, room_id: str, text: str, now: datetime, *, to: str | None = None,
-                 join_booking_id: str | None = None, join_provider_id: str | None = None) -> NotificationModel:
+                 join_booking_id: str | None = None, join_provider_id: str | None = None,
+                 moot_at: datetime | None = None, guard: dict | None = None) -> NotificationModel:
     """A system message for a room, recorded (alone or in a transaction) before it is posted.
     `to` (`client` or `provider`): addressed to that member, so it is unread for them only;
     None: for both members. The notice's id goes with it (posted once however often delivered).
     `join_booking_id`: the message offers each reader their own join link to that booking (its
-    provider `join_provider_id`)."""
+    provider `join_provider_id`). `moot_at`/`guard` as for `record` (a session reminder retried
+    after its booking was cancelled or moved, or after the session, is dropped)."""
     params = {"text": text, "notice_id": key, **({"to": to} if to else {}),
               **({"join_booking_id": join_booking_id, "join_provider_id": join_provider_id} if join_booking_id else {})}
-    return record(key, ROOM_MESSAGE, room_id, params, now)
+    return record(key, ROOM_MESSAGE, room_id, params, now, moot_at=moot_at, guard=guard)
 
 
 def send(key: str, template: str, to: str, params: dict, now: datetime, *, attachments=None) -> bool:

@@ -99,7 +99,7 @@ def test_the_ics_of_each_recipient_carries_their_own_link(world, api):
     assert provider_link not in client_ics and client_link not in provider_ics
     # the join page recognises both
     for link in (client_link, provider_link):
-        assert _page(api, "GET", link.rsplit("/", 1)[1]).status == 200  # before the window: when it opens
+        assert _page(api, "GET", link.rsplit("/", 1)[1]).status == 409  # before the window: when it opens
 
 
 def test_the_room_reminder_gives_each_reader_their_own_link(world, api):
@@ -161,7 +161,7 @@ def test_before_the_window_the_page_says_when_it_opens(world, api, clock):
     token = re.search(r"/join/([A-Za-z0-9_.\-]+)", calendar_of(invitation).replace("\r\n ", "")).group(1)
     clock.at = WED_10_NY - timedelta(hours=3)  # 07:00 in New York
     page = _page(api, "GET", token)
-    assert page.status == 200 and 'data-state="not-yet"' in page.json
+    assert page.status == 409 and 'data-state="not-yet"' in page.json  # not valid yet, and says when
     assert "You can join today at 09:50 (America/New_York), in 2 hours and 50 minutes" in page.json
     assert "starts today at 10:00 (America/New_York)" in page.json
     clock.at = WED_10_NY - timedelta(days=1, hours=3)
@@ -229,3 +229,35 @@ def test_a_cancelled_or_moved_sessions_link_says_so(world, api, clock):
     assert api.post(f"/bookings/{moved.json['id']}/cancel", sc.provider).status == 200
     page = _page(api, "GET", new_token)
     assert page.status == 410 and "This session was cancelled" in page.json
+
+
+def test_a_room_reminder_retried_after_a_cancellation_or_the_session_is_dropped(world, api, clock):
+    """The room's reminder is recorded with its booking's version and the session's end: a retry
+    (its first post failed) after the booking was cancelled, or after the session, posts nothing."""
+    from chalicelib.domain import booking_plans as plans
+    from chalicelib.services import outbox as outbox_service
+    from chalicelib.services.bookings import notices
+    from chalicelib.store import bookings as store
+
+    sc, booking = _confirmed(world, api)
+    b = store.find(booking["id"])
+    now = WED_10_NY - timedelta(minutes=10)
+    [note] = notices.records([plans.RoomNote(b, "remind_short", "remind_short", version=b.version, join_link=True)],
+                             now)
+    assert note.guard == {"kind": "booking", "id": b.id, "version": b.version} and note.moot_at
+    note.save()
+    outbox_service.deliver(note, now)  # while confirmed it is posted
+
+    [late] = notices.records([plans.RoomNote(b, "remind_long", "remind_long", version=b.version, join_link=True)],
+                             now)
+    late.save()
+    assert api.post(f"/bookings/{booking['id']}/cancel", sc.client, {}).status == 200
+    outbox_service.deliver(late, now)  # not leased: the guard is checked
+    # the same reminder recorded again (another key), delivered by its own request after the session
+    after_end = notices.records([plans.RoomNote(b, "remind_short_again", "remind_short", version=b.version,
+                                                join_link=True)], now)[0]
+    after_end.save()
+    outbox_service.deliver(after_end, WED_10_NY + timedelta(hours=2), leased=True)  # leased: no guard read
+    texts = [m.get("text") or "" for m in api.get(f"/rooms/{sc.room_id}/messages", sc.client).json["items"]]
+    assert sum("open to join now" in t for t in texts) == 1, texts  # the first one only
+    assert not any(t.startswith("Reminder:") for t in texts), texts

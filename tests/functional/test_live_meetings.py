@@ -394,3 +394,34 @@ def test_the_stand_in_meeting_is_ended_by_the_sweep_and_forgotten(world, api, cl
     assert run_sweep("deadlines", WED_10_NY + timedelta(minutes=45))["meetings_ended"] == 1
     stored = _stored(booking["id"])
     assert stored.meeting_id is None and stored.meeting_generation == 1  # its MeetingEnded was reported
+
+
+def test_malformed_or_far_off_chime_events_record_nothing_and_never_fail(world, api, clock, chime, chalice_client):
+    """A join recorded from a bad event would stand for good (the earliest is kept): events with
+    no usable time, odd field types, or a moment outside the session's join window record nothing."""
+    sc = scene(world, api)
+    booking = _confirmed(api, sc)
+    clock.at = WED_10_NY - timedelta(minutes=5)
+    meeting = _join(api, sc.client, booking)["meeting"]["MeetingId"]
+
+    def send(**changes):
+        event = adapter.meeting_state_event(adapter.ATTENDEE_JOINED, WED_10_NY, meeting_id=meeting,
+                                            external_meeting_id=booking["id"],
+                                            attendee={"AttendeeId": "a-1", "ExternalUserId": sc.client.id})
+        for key, value in changes.items():
+            if key == "time":
+                event["time"] = value
+            else:
+                event["detail"][key] = value
+        return chalice_client.lambda_.invoke("meeting_events", event).payload
+
+    for changes in ({"timestamp": True, "time": None}, {"timestamp": 10 ** 20, "time": "not a time"},
+                    {"timestamp": 0, "time": None}, {"externalMeetingId": 12345}, {"externalMeetingId": ["x"]},
+                    {"meetingId": None}, {"externalUserId": {"id": sc.client.id}},
+                    {"timestamp": int((WED_10_NY - timedelta(days=400)).timestamp() * 1000)},  # long before
+                    {"timestamp": int((WED_10_NY + timedelta(days=2)).timestamp() * 1000)}):  # long after
+        answer = send(**changes)
+        assert answer["recorded"] is False, (changes, answer)
+    assert _view(api, sc.client, booking)["client_joined_at"] is None
+    assert send()["recorded"] is True  # the same event, well formed, inside the window
+    assert _view(api, sc.client, booking)["client_joined_at"] == z(WED_10_NY)

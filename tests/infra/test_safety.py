@@ -43,7 +43,10 @@ def test_the_local_api_output_never_shows_link_tokens_or_cursors():
     from infra.local import redact
 
     line = ('127.0.0.1 - - [21/Nov/2026 12:54:14] "GET /links/AbC123.sig-x HTTP/1.1" 200 -\n'
-            '127.0.0.1 - - "GET /rooms/r1/messages?limit=2&next=eyJzIjoi.abc HTTP/1.1" 200 -')
+            '127.0.0.1 - - "GET /rooms/r1/messages?limit=2&next=eyJzIjoi.abc HTTP/1.1" 200 -\n'
+            '127.0.0.1 - - "POST /join/bk_0a1b.c.9f8e7d6c HTTP/1.1" 200 -\n'
+            '127.0.0.1 - - "GET /join-assets/join.js?v=1 HTTP/1.1" 200 -')
     cleaned = redact(line)
-    assert "AbC123" not in cleaned and "eyJzIjoi" not in cleaned
+    assert "AbC123" not in cleaned and "eyJzIjoi" not in cleaned and "9f8e7d6c" not in cleaned
+    assert "/join/[redacted]" in cleaned and "/join-assets/join.js" in cleaned
     assert "/links/[redacted]" in cleaned and "limit=2&next=[redacted]" in cleaned

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from chalicelib import budget, wiring
 from chalicelib.adapters import meetings as chime
@@ -82,28 +82,45 @@ def _start(meetings, b: plans.Booking, now: datetime, refused) -> plans.Booking:
 
 # --- Chime's events --------------------------------------------------------------------------------
 
-def _event_time(event: dict) -> datetime:
+_EARLIEST_MS, _LATEST_MS = 946_684_800_000, 4_102_444_800_000  # 2000-01-01 .. 2100-01-01
+SKEW = timedelta(minutes=15)  # clocks may differ a little: a join this far outside the window still counts
+
+
+def _event_time(event: dict) -> datetime | None:
     """When it happened, to the second (Chime's `timestamp` in ms, else the event's `time`):
-    whole seconds keep stored times comparable as text."""
+    whole seconds keep stored times comparable as text. None when neither is a sane time."""
     stamp = (event.get("detail") or {}).get("timestamp")
-    if isinstance(stamp, (int, float)) and stamp > 0:
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and _EARLIEST_MS <= stamp < _LATEST_MS:
         return datetime.fromtimestamp(int(stamp // 1000), tz=timezone.utc)
-    return parse_iso(event["time"]).replace(microsecond=0)
+    try:
+        return parse_iso(str(event["time"])).replace(microsecond=0)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
 
 
 def on_event(event: dict) -> dict:
-    """One "Chime Meeting State Change" event. Returns what it did (the function's result)."""
-    detail = event.get("detail") or {}
+    """One "Chime Meeting State Change" event. Returns what it did (the function's result). An
+    event that is malformed, for no live session, or whose moment lies outside the session's join
+    window (a join recorded there would stand for good: the earliest is kept) records nothing."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    detail = detail if isinstance(detail, dict) else {}
     kind = detail.get("eventType")
-    booking_id, meeting_id = detail.get("externalMeetingId"), detail.get("meetingId")
-    result = {"event": kind, "booking_id": booking_id, "recorded": False}
+    booking_id, meeting_id = _text(detail.get("externalMeetingId")), _text(detail.get("meetingId"))
+    result = {"event": kind if isinstance(kind, str) else None, "booking_id": booking_id, "recorded": False}
     if kind not in (chime.ATTENDEE_JOINED, chime.MEETING_ENDED) or not booking_id or not meeting_id:
+        return result
+    at = _event_time(event)
+    if at is None:
+        logger.warning("meeting event without a usable time", extra={"booking_id": booking_id, "event_type": kind})
         return result
     b = store.find(booking_id)
     if b is None or b.modality == "chat":
         logger.info("meeting event for no live session", extra={"booking_id": booking_id, "event_type": kind})
         return result
-    at = _event_time(event)
     if kind == chime.MEETING_ENDED:
         change = plans.plan_meeting_ended(b, meeting_id)
     else:
@@ -111,6 +128,10 @@ def on_event(event: dict) -> dict:
         role = "client" if user == b.client_id else "provider" if user == b.provider_id else None
         if role is None:
             logger.warning("meeting event for someone not in the session", extra={"booking_id": booking_id})
+            return result
+        opens, closes = rules.join_window(b.view(), wiring.settings().join_opens_minutes)
+        if not opens - SKEW <= at <= closes + SKEW:
+            logger.warning("attendee event outside the join window", extra={"booking_id": booking_id})
             return result
         change = plans.plan_attended(b, role, at)
     # refused = an earlier join was recorded meanwhile, or the meeting was replaced: nothing to do

@@ -185,10 +185,15 @@ def records(notices, now: datetime) -> list[NotificationModel]:
             b = n.booking
             text = ROOM_TEXTS[n.text].format(when=ics.local_text(b.starts_at, b.client_tz), modality=b.modality,
                                              opens=wiring.settings().join_opens_minutes)
+            # a reminder means something only while the booking is as it was and the session not over
+            reminder = n.text.startswith("remind_") and n.version is not None
             out.append(outbox.room_message(store.notice_key(b.id, n.event, n.version, "room"), b.room_id, text,
                                            now, to=ROOM_TO.get(n.text),
                                            join_booking_id=b.id if n.join_link else None,
-                                           join_provider_id=b.provider_id if n.join_link else None))
+                                           join_provider_id=b.provider_id if n.join_link else None,
+                                           moot_at=b.ends_at if reminder else None,
+                                           guard={"kind": "booking", "id": b.id, "version": n.version}
+                                           if reminder else None))
             continue
         for role in n.roles:
             item = _email(n, role, now)
