@@ -70,7 +70,9 @@ READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 # only the idempotency table (the record of an idempotent request), only the access log (the audit
 # line a provider's read appends, issue 2), and every call made while the outbox delivers the
 # notices a change recorded inside its own transaction (`services.outbox.deliver_all`: lease, the
-# recipient's address, `sent`, per email), marked through `_outbox_marker`.
+# recipient's address, `sent`, per email), marked through `_outbox_marker`; and the calls that
+# fetch the caller's data key to seal or unseal the idempotency record's answer (SPEC §2: the
+# record is encrypted), which belong to the record: `between` key item, marked by `_marker`.
 APART = ("idempotency", "access_log", "notifications")
 
 
@@ -83,6 +85,7 @@ class Call:
     error: str | None = None
     ms: float = 0.0  # from parameter build to parsed response (what the caller waits, retries included)
     outbox: bool = False  # made while the outbox delivered notices after a change
+    sealing: bool = False  # made while the idempotency record's answer was sealed or unsealed
 
 
 @dataclass
@@ -97,7 +100,7 @@ class Recording:
         domain, apart = [], []
         for call in self.of("dynamodb"):
             short = {short_table(t) for t in call.tables}
-            (apart if call.outbox or (short and short <= set(tables_apart)) else domain).append(call)
+            (apart if call.outbox or call.sealing or (short and short <= set(tables_apart)) else domain).append(call)
         return domain, apart
 
     def items_read(self, service: str = "dynamodb") -> int:
@@ -108,6 +111,7 @@ class Recording:
 
 _lock = threading.Lock()
 _delivering = threading.local()
+_sealing = threading.local()
 _active: list[Recording] = []
 _everything = Recording()  # every call of the whole run (the Scan check)
 _installed = False
@@ -173,7 +177,7 @@ def _after_call(http_response, parsed, model, context, **kwargs):
     call = Call(service, model.name, tuple(context.get("bench_tables", ())),
                 _items_read(model.name, parsed or {}) if service == "dynamodb" else 0, error,
                 (time.perf_counter() - started) * 1000 if started else 0.0,
-                outbox=bool(getattr(_delivering, "depth", 0)))
+                outbox=bool(getattr(_delivering, "depth", 0)), sealing=bool(getattr(_sealing, "depth", 0)))
     with _lock:
         _everything.calls.append(call)
         for recording in _active:
@@ -186,6 +190,10 @@ def _outbox_marker() -> None:
     changes nothing but a thread-local counter."""
     import sys
 
+    idempotency = sys.modules.get("chalicelib.api.idempotency")
+    if idempotency is not None:
+        for name in ("_seal", "_unseal"):
+            setattr(idempotency, name, _marked(getattr(idempotency, name), _sealing))
     outbox = sys.modules.get("chalicelib.services.outbox")
     if outbox is None or getattr(outbox.deliver_all, "_bench_marked", False):
         return
@@ -200,6 +208,22 @@ def _outbox_marker() -> None:
 
     deliver_all._bench_marked = True
     outbox.deliver_all = deliver_all
+
+
+def _marked(function, flag):
+    """`function`, counting its calls as made under `flag` (a thread-local depth)."""
+    if getattr(function, "_bench_marked", False):
+        return function
+
+    def marked(*args, **kwargs):
+        flag.depth = getattr(flag, "depth", 0) + 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            flag.depth -= 1
+
+    marked._bench_marked = True
+    return marked
 
 
 @contextmanager
