@@ -63,7 +63,7 @@ run: $(STAMP) $(JOIN_PAGE)
 	$(PY) -m infra.local
 
 test: $(STAMP) $(TOOLS_STAMP) $(JOIN_PAGE)
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 # A simulated week under faults (issue 9): 50 and 200 clients; prints the promises table. CLIENTS="50" for one size.
 soak: $(STAMP)

@@ -567,6 +567,8 @@ def provision(endpoint_url: str, *, region: str = DEFAULT_REGION, stage: str = L
 
 def env_for(stack: dict) -> dict[str, str]:
     """Everything the app, boto3 and PynamoDB need to run against the provisioned emulator."""
+    import os
+
     env = dict(stack["environment"])  # the functions' environment from the template, resolved
     env.update(CREDENTIALS)
     env.update({
@@ -578,6 +580,10 @@ def env_for(stack: dict) -> dict[str, str]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         # Local sign-ins have no authenticator app; the MFA check is tested by turning it on.
         "HAVEN_REQUIRE_STAFF_MFA": "false",
+        # One due-index shard on the emulator (deployed: 8): moto walks the whole table for every
+        # index Query, so 9 partitions per kind made each sweep ~9x slower here. Sharded reads are
+        # tested with 8 (tests/functional/test_bookings_sweeps.py); HAVEN_DUE_SHARDS=8 make run too.
+        "HAVEN_DUE_SHARDS": os.environ.get("HAVEN_DUE_SHARDS", "1"),
     })
     return env
 

@@ -24,3 +24,13 @@ def aws_stack():
     stack = aws.ensure_stack()
     yield stack
     aws.shutdown()
+
+
+# The long tests first (the fault tier's simulated days, the local stack and browser tests, the
+# schemathesis run), so that on CI's 2 workers (`-n 2 --dist worksteal`, Makefile) the short ones
+# fill in around them instead of one worker finishing alone. Stable: order within a group is kept.
+_LONG_FIRST = ("tests/faults/", "tests/local/", "tests/functional/test_openapi_fuzz.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(_LONG_FIRST))

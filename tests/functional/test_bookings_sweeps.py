@@ -219,3 +219,23 @@ def test_due_items_written_before_the_index_was_sharded_are_still_swept(world, a
                                UpdateExpression="SET due_kind = :k", ExpressionAttributeValues={":k": {"S": "booking_reminder"}})
     assert run_sweep("reminders", WED_10_NY - timedelta(hours=24))["reminders_sent"] == 1
     assert sorted(address(n) for n in outbox("booking_reminder_long")) == sorted([sc.client.email, sc.provider.email])
+
+
+def test_with_eight_shards_reminders_spread_over_the_due_index_are_all_swept_once(world, api, monkeypatch):
+    """The emulator runs with one shard (infra.provision); deployed stacks use 8: with 8, the
+    reminders land in several partitions and one run reads every one of them."""
+    import dataclasses
+
+    from chalicelib import settings
+
+    eight = dataclasses.replace(settings.get(), due_shards=8)
+    monkeypatch.setattr(settings, "get", lambda: eight)
+    sc = scene(world, api)
+    starts = [WED_10_NY + timedelta(hours=h) for h in (0, 1, 2, 3)]
+    for at in starts:
+        made = book(api, sc, at)
+        assert api.post(f"/bookings/{made['id']}/confirm", sc.provider).status == 200
+    shards = {t["due_kind"]["S"] for t in _raw_timers() if t.get("kind", {}).get("S", "").startswith("booking_reminder")}
+    assert all(s.startswith("booking_reminder#") for s in shards)
+    assert run_sweep("reminders", starts[-1] - timedelta(hours=24))["reminders_sent"] == 4
+    assert run_sweep("reminders", starts[-1] - timedelta(hours=24))["reminders_sent"] == 0
