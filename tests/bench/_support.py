@@ -185,9 +185,9 @@ def _after_call(http_response, parsed, model, context, **kwargs):
 
 
 def _outbox_marker() -> None:
-    """Mark the calls made inside `services.outbox.deliver_all` (every service calls it through the
-    module attribute), once the app is imported: the only wrapper the bench puts on the app, and it
-    changes nothing but a thread-local counter."""
+    """Mark the calls made inside `services.outbox.deliver_all` and the idempotency record's
+    `_seal`/`_unseal` (called through their module attributes), once the app is imported: the only
+    wrappers the bench puts on the app, and they change nothing but thread-local counters."""
     import sys
 
     idempotency = sys.modules.get("chalicelib.api.idempotency")
@@ -195,19 +195,8 @@ def _outbox_marker() -> None:
         for name in ("_seal", "_unseal"):
             setattr(idempotency, name, _marked(getattr(idempotency, name), _sealing))
     outbox = sys.modules.get("chalicelib.services.outbox")
-    if outbox is None or getattr(outbox.deliver_all, "_bench_marked", False):
-        return
-    original = outbox.deliver_all
-
-    def deliver_all(*args, **kwargs):
-        _delivering.depth = getattr(_delivering, "depth", 0) + 1
-        try:
-            return original(*args, **kwargs)
-        finally:
-            _delivering.depth -= 1
-
-    deliver_all._bench_marked = True
-    outbox.deliver_all = deliver_all
+    if outbox is not None:
+        outbox.deliver_all = _marked(outbox.deliver_all, _delivering)
 
 
 def _marked(function, flag):
