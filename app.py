@@ -1,8 +1,7 @@
 """Haven's routing table: blueprints, middleware and the scheduled functions. Nothing else."""
-from chalice import Chalice
-
 from chalicelib import bootstrap
 from chalicelib.api import middleware, routing
+from chalicelib.api.application import Haven
 from chalicelib.api.clients import bp as clients_bp
 from chalicelib.api.ops import bp as ops_bp
 from chalicelib.api.providers import bp as providers_bp
@@ -10,7 +9,7 @@ from chalicelib.api.public import bp as public_bp
 from chalicelib.api.rooms import bp as rooms_bp
 
 bootstrap.start()
-app = Chalice(app_name="haven")
+app = Haven(app_name="haven")  # Chalice, with the request being served kept per thread
 app.api.binary_types = []  # JSON and HTML only; media goes straight to S3
 middleware.register_middleware(app)
 for blueprint in (public_bp, clients_bp, providers_bp, ops_bp, rooms_bp):

@@ -29,15 +29,16 @@ def register_middleware(app) -> None:
         started = time.perf_counter()
         context = event.context or {}
         correlation = _correlation_id(event.headers or {}, context)
-        logger.set_correlation_id(correlation)
         spec = ROUTES.get((context.get("resourcePath"), event.method))
-        logger.append_keys(route=f"{event.method} {context.get('resourcePath')}")
+        # per thread: `chalice local` serves requests side by side (on Lambda, one at a time)
+        logger.thread_safe_append_keys(correlation_id=correlation,
+                                       route=f"{event.method} {context.get('resourcePath')}")
         response = None
         try:
             try:
                 if spec is not None and spec.roles != PUBLIC:
                     event.haven_caller = _authenticate(event.headers or {})
-                    logger.append_keys(caller_id=event.haven_caller.id, role=event.haven_caller.role)
+                    logger.thread_safe_append_keys(caller_id=event.haven_caller.id, role=event.haven_caller.role)
                 response = get_response(event)
             except HavenError as error:  # 401 (or 403 mfa_required) before the route runs
                 response = error_response(error)
@@ -60,7 +61,7 @@ def register_middleware(app) -> None:
             # One line per request for whoever is on call: route template, status, time; ids only.
             logger.info("request", extra={"status": response.status_code if response is not None else None,
                                           "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
-            logger.remove_keys(["route", "caller_id", "role"])
+            logger.thread_safe_clear_keys()
             try:
                 if metrics.metric_set:
                     metrics.flush_metrics()

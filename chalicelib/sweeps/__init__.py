@@ -29,7 +29,7 @@ def run(name: str, event) -> dict:
     bootstrap.start()
     budget.start(wiring.settings().sweep_budget_seconds)
     now = event_time(event)
-    logger.append_keys(sweep=name, as_of=iso(now))
+    logger.thread_safe_append_keys(sweep=name, as_of=iso(now))
     try:
         module = importlib.import_module(f"chalicelib.sweeps.{name}")
         result = module.sweep(now)
@@ -39,7 +39,7 @@ def run(name: str, event) -> dict:
         return {"sweep": name, "as_of": iso(now), **result}
     finally:
         budget.stop()
-        logger.remove_keys(["sweep", "as_of"])
+        logger.thread_safe_remove_keys(["sweep", "as_of"])
         try:
             if metrics.metric_set:
                 metrics.flush_metrics()

@@ -116,3 +116,18 @@ def test_a_401_still_carries_cors_and_a_correlation_id(api):
     assert reply.headers.get("X-Correlation-Id") == "abc-123"
     odd = api.get("/health", headers={"X-Correlation-Id": "not an id <script>"})
     assert odd.headers.get("X-Correlation-Id") != "not an id <script>"
+
+
+def test_requests_served_side_by_side_each_see_only_their_own_caller(api, world):
+    """`chalice local` (make run) serves each request on its own thread; Chalice keeps the request
+    on the app object. Two callers at once must never be answered as each other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first, second = world.client(), world.client()
+
+    def as_caller(user):
+        return {api.get("/clients/me", user).json.get("id") for _ in range(25)}
+
+    with ThreadPoolExecutor(2) as pool:
+        seen = list(pool.map(as_caller, [first, second, first, second]))
+    assert seen == [{first.id}, {second.id}, {first.id}, {second.id}]
