@@ -86,14 +86,23 @@ def transact_write(**kwargs):
     return TransactWrite(connection=_shared_connection(), **kwargs)
 
 
-def batch_get(wanted: dict, attempts: int = 5) -> dict:
-    """Items of several tables in ONE BatchGetItem (strongly consistent reads are not needed here):
-    `{Model: [hash key, ...]}` -> `{Model: {hash key: item}}`; missing keys are simply absent.
-    Unprocessed keys are asked again, a few times."""
+def batch_get(wanted: dict, attempts: int = 5, consistent: bool = False) -> dict:
+    """Items of several tables in ONE BatchGetItem: `{Model: [key, ...]}` -> `{Model: {key: item}}`,
+    a key being the hash key, or `(hash, range)` for a table with a range key; missing keys are
+    simply absent. `consistent`: strongly consistent reads. Unprocessed keys are asked again, a few
+    times."""
     by_table = {model.Meta.table_name: model for model in wanted}
-    request = {model.Meta.table_name: {"Keys": [{model._hash_keyname: {"S": key}} for key in dict.fromkeys(keys)]}
+
+    def key_of(model, key) -> dict:
+        if isinstance(key, tuple):
+            return {model._hash_keyname: {"S": key[0]}, model._range_keyname: {"S": key[1]}}
+        return {model._hash_keyname: {"S": key}}
+
+    request = {model.Meta.table_name: {"Keys": [key_of(model, key) for key in dict.fromkeys(keys)],
+                                       **({"ConsistentRead": True} if consistent else {})}
                for model, keys in wanted.items() if keys}
     found: dict = {model: {} for model in wanted}
+    ranged = {model for model, keys in wanted.items() if any(isinstance(key, tuple) for key in keys)}
     client = _shared_connection().client
     for _attempt in range(attempts):
         if not request:
@@ -103,6 +112,7 @@ def batch_get(wanted: dict, attempts: int = 5) -> dict:
             model = by_table[table]
             for raw in items:
                 item = model.from_raw_data(raw)
-                found[model][getattr(item, model._hash_keyname)] = item
+                hash_key = getattr(item, model._hash_keyname)
+                found[model][(hash_key, getattr(item, model._range_keyname)) if model in ranged else hash_key] = item
         request = response.get("UnprocessedKeys") or {}
     return found

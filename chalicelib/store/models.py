@@ -454,6 +454,9 @@ class ClinicalModel(Model):
     submitted_at = UnicodeAttribute(null=True)  # questionnaires only (the by_client index)
     body = BinaryAttribute(null=True, legacy_encoding=False)
     idem = UnicodeAttribute(null=True)  # SHA-256 of (author, route, Idempotency-Key) when one was sent
+    # the session record only: the room's KMS-wrapped data key (never changes), so amendments,
+    # notes and reads, which query the entries anyway, need not read the room for it
+    key_blob = BinaryAttribute(null=True, legacy_encoding=False)
     by_client = ClinicalByClient()
 
 

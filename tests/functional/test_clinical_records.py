@@ -172,3 +172,22 @@ def test_provider_reads_of_records_are_access_logged(world, api, clock):
     log = api.get("/clients/me/access-log", sc.client).json["items"]
     assert [(e["what"], e["reader_role"], e["booking_id"], e["room_id"]) for e in log] == [
         ("record", "provider", booking["id"], sc.room_id)]
+
+
+def test_a_record_written_before_it_carried_the_room_key_still_takes_amendments(world, api, clock):
+    """The record entry carries the room's wrapped data key (appends need not read the room);
+    a record stored before that reads the key from the room."""
+    from chalicelib.store.models import ClinicalModel
+
+    sc = scene(world, api)
+    booking = completed(api, clock, sc)
+    path = f"/bookings/{booking['id']}/record"
+    _record(api, sc, booking["id"], "The record")
+    stored = ClinicalModel.get(booking["id"], "record", consistent_read=True)
+    assert stored.key_blob  # carried
+    stored.update(actions=[ClinicalModel.key_blob.remove()])  # as a record from before
+    amended = api.post(f"{path}/amendments", sc.provider, {"text": "Added later."})
+    assert [(e["kind"], e["text"]) for e in amended.json["entries"]] == [("record", "The record"),
+                                                                        ("amendment", "Added later.")]
+    clock.at = VISIBLE
+    assert [e["text"] for e in api.get(path, sc.client).json["entries"]] == ["The record", "Added later."]

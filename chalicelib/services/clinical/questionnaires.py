@@ -32,7 +32,6 @@ from chalicelib.services.clinical.common import booking_for, log_read, room_key,
 from chalicelib.store import bookings as booking_store
 from chalicelib.store import clinical as store
 from chalicelib.store import rooms as room_store
-from chalicelib.store import users as user_store
 from chalicelib.store.base import batch_get
 from chalicelib.store.models import ClinicalModel, RoomModel, UserModel
 from chalicelib.store.unit_of_work import Refused, UnitOfWork
@@ -50,11 +49,6 @@ def _view(booking_id: str, submitted_at: str, assessment: rules.Assessment, regi
     if assessment.risk:
         out["crisis_resources"] = crisis.resources_for(region)
     return out
-
-
-def _region(client_id: str) -> str | None:
-    client = user_store.get(client_id)
-    return client.region if client is not None else None
 
 
 # --- submitting --------------------------------------------------------------------------------
@@ -120,12 +114,16 @@ def _submit_refused(booking_id: str, now: datetime) -> HavenError:
 def read(caller: Caller, booking_id: str, now: datetime) -> dict:
     """GET /bookings/{id}/questionnaire: the booking's client and provider (provider reads are logged)."""
     b = booking_for(caller, booking_id)
-    item = store.questionnaire(b.id)
+    # the questionnaire, the room's data key and the client's region: one read
+    found = batch_get({ClinicalModel: [(b.id, store.QUESTIONNAIRE)], RoomModel: [b.room_id],
+                       UserModel: [b.client_id]}, consistent=True)
+    item = found[ClinicalModel].get((b.id, store.QUESTIONNAIRE))
     if item is None:
         raise NotFound("questionnaire")
-    assessment = _assessment(item)
+    room, client = found[RoomModel].get(b.room_id), found[UserModel].get(b.client_id)
+    assessment = _assessment(item, room.key_blob if room is not None else None)
     log_read(caller, b.client_id, "questionnaire", now, room_id=b.room_id, booking_id=b.id)
-    return _view(b.id, item.submitted_at, assessment, _region(b.client_id) if assessment.risk else None)
+    return _view(b.id, item.submitted_at, assessment, client.region if assessment.risk and client else None)
 
 
 def _measures(client_id: str) -> dict:

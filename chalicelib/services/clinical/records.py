@@ -85,6 +85,13 @@ def _added(b: plans.Booking, caller: Caller, item: ClinicalModel, now: datetime)
     log_read(caller, b.client_id, "record", now, room_id=b.room_id, booking_id=b.id)
 
 
+def _key_of(b: plans.Booking, entries: list[ClinicalModel]) -> bytes | None:
+    """The room's data key: carried by the record entry (records written before it was, and a
+    booking with no record yet: read from the room)."""
+    carried = next((e.key_blob for e in entries if e.kind == store.RECORD and e.key_blob), None)
+    return carried or room_key(b.room_id)
+
+
 def _provider_booking(caller: Caller, booking_id: str) -> plans.Booking:
     b = booking_for(caller, booking_id)
     if caller.id != b.provider_id:
@@ -103,6 +110,7 @@ def write_record(caller: Caller, booking_id: str, text: str, key: str | None, no
     rules.check_can_write_record(status_now(b, now))
     key_blob = room_key(b.room_id)
     item = _new(b, caller, store.RECORD, text, digest, now, key_blob)
+    item.key_blob = key_blob
     if not store.create(item):
         existing = store.get(b.id, store.RECORD)
         replay = _replay(b, existing, digest, text, key_blob) if existing is not None else None
@@ -134,7 +142,7 @@ def _append(b: plans.Booking, caller: Caller, kind: str, text: str, key: str | N
     text = rules.validate_text(text, wiring.settings().record_text_max_chars)
     digest = _digest(caller, kind, key)
     entries = store.record_entries(b.id)
-    key_blob = room_key(b.room_id)
+    key_blob = _key_of(b, entries)
     if digest is not None:
         existing = next((e for e in entries if e.entry == store.entry_key(kind, now, digest)), None)
         if existing is not None:
@@ -165,6 +173,7 @@ def read(caller: Caller, booking_id: str, now: datetime) -> dict:
     b = booking_for(caller, booking_id)
     if caller.id == b.client_id:
         rules.check_client_can_read(b.ends_at, now, _hours())
-    view = _view(b, store.record_entries(b.id), room_key(b.room_id))
+    entries = store.record_entries(b.id)
+    view = _view(b, entries, _key_of(b, entries))
     log_read(caller, b.client_id, "record", now, room_id=b.room_id, booking_id=b.id)
     return view
