@@ -18,10 +18,12 @@ How a text is read
    (`s*icide`), letters repeated 3+ times collapsed (`diiiie`), sentence punctuation and line
    breaks turned into a ` . ` token and clause punctuation into ` , `, emoji, symbols and every
    other character into single spaces.
-2. Searched with ONE precompiled regex: every phrase below, factored into a trie on its literal
-   prefix (`_trie`), so at each word start the engine follows the letters some phrase can begin
-   with instead of trying 100+ phrases; every branch starts with a space, so matches begin at a
-   word (the normalised text is ` word word `). Common misspellings are spelt into the phrases (`kil myself`, `suicde`, `sucidal`,
+2. Searched word by word: every phrase is spelt out into variants that start with a literal
+   prefix (`_spelt_out`); at each word (the normalised text is ` word word `) only the variants
+   whose prefix the word starts with are tried, each compiled the first time a text needs it, in
+   the order one regex of all of them factored into a trie (`_trie`) would try them, so the
+   search finds exactly what that regex finds (a test compares them) without a cold start paying
+   ~100 ms to compile it before the first message. Common misspellings are spelt into the phrases (`kil myself`, `suicde`, `sucidal`,
    `wanna`, `want 2`), as are slang forms (`unalive`, `kms`, `sewer slide`, `ctb`).
 3. Each candidate is then checked against its clause (the words since the last ` . ` or ` , `):
    - negation: "I would never kill myself", "I'm not suicidal", "no thoughts of suicide",
@@ -498,7 +500,7 @@ def _spelt_out(pattern: str, enough: int = 3) -> list[str]:
 
 
 def _trie(patterns: list[str]) -> str:
-    """One regex for many, factored on their literal prefixes, so that at each word start the
+    """The reference search (tests compare `_search` with it): one regex for many, factored on their literal prefixes, so that at each word start the
     engine compares one character at a time against the letters some phrase can continue with,
     instead of trying every phrase (sre gives a branch starting with a literal a fast reject)."""
     root: dict = {}
@@ -536,19 +538,59 @@ def _buckets() -> dict[str, tuple[_Phrase, ...]]:
 
 
 _BUCKETS = _buckets()
-# The search finds a candidate; which phrase it is (and whether it counts) is decided by the
-# phrases of its first letter, in order, each compiled on its own.
-_SEARCH = re.compile(" " + _trie([variant for p in _PHRASES for variant in _spelt_out(p.pattern)]) + "(?= )")
+
+
+def _variants_by_letter() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every phrase spelt out into variants with a literal prefix (`_spelt_out`), as
+    `(prefix, variant)` per first letter, in the order `_trie`'s alternation tries them
+    (depth first: a longer prefix before the shorter one it extends, letters in order, then the
+    phrases' order), so the first variant matching at a word is the one the trie would match."""
+    variants = [(_literal_prefix(variant)[0], variant) for p in _PHRASES for variant in _spelt_out(p.pattern)]
+    variants.sort(key=lambda pair: pair[0] + "\U0010ffff")  # stable: phrase order within a prefix
+    out: dict[str, list[tuple[str, str]]] = {}
+    for prefix, variant in variants:
+        out.setdefault(prefix[0], []).append((prefix, variant))
+    return {first: tuple(pairs) for first, pairs in out.items()}
+
+
+# The search: at each word whose first letters are some variant's literal prefix, that variant
+# (compiled the first time a text needs it: a cold start pays for the few patterns its first
+# message can start, not for one regex of every phrase) says whether a phrase starts there and
+# where it ends. Exactly what `_trie`'s one regex finds (tests compare the two).
+_VARIANTS = _variants_by_letter()
 
 
 @functools.lru_cache(maxsize=None)
+def _variant(pattern: str) -> re.Pattern:
+    return re.compile(" " + pattern + "(?= )")
+
+
+def _search(normal: str, position: int) -> tuple[int, int] | None:
+    """(start, end) of the first phrase at or after `position`, as `_trie`'s regex would match it."""
+    at = normal.find(" ", position)
+    while at != -1 and at + 1 < len(normal):
+        for prefix, variant in _VARIANTS.get(normal[at + 1], ()):
+            if normal.startswith(prefix, at + 1) and (match := _variant(variant).match(normal, at)):
+                return at, match.end()
+        at = normal.find(" ", at + 1)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _prefixes(phrase: _Phrase) -> tuple[str, ...]:
+    return tuple({_literal_prefix(variant)[0] for variant in _spelt_out(phrase.pattern)})
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(phrase: _Phrase) -> _Compiled:
+    return _Compiled(phrase, re.compile(" " + phrase.pattern + "(?= )"),
+                     re.compile(" " + phrase.only_after) if phrase.only_after else None,
+                     re.compile(" " + phrase.not_after) if phrase.not_after else None)
+
+
 def _identify(first: str) -> tuple[_Compiled, ...]:
-    """The phrases starting with `first`, compiled when a candidate first needs them (most texts
-    have none: a cold start does not pay for compiling 140 patterns before the first message)."""
-    return tuple(_Compiled(p, re.compile(" " + p.pattern + "(?= )"),
-                           re.compile(" " + p.only_after) if p.only_after else None,
-                           re.compile(" " + p.not_after) if p.not_after else None)
-                 for p in _BUCKETS.get(first, ()))
+    """The phrases starting with `first`, compiled (all of them: the tests' check that each compiles)."""
+    return tuple(_compiled(p) for p in _BUCKETS.get(first, ()))
 
 
 # --- the checks around a candidate -------------------------------------------------------------
@@ -647,10 +689,13 @@ def detect(text: str) -> Detection | None:
     normal = normalise(text)
     found: set[str] = set()
     position = 0
-    while (match := _SEARCH.search(normal, position)) is not None:
-        at = match.start()
+    while (match := _search(normal, position)) is not None:
+        at, end = match
         hit = None
-        for candidate in _identify(normal[at + 1]):
+        for phrase in _BUCKETS.get(normal[at + 1], ()):
+            if not any(normal.startswith(prefix, at + 1) for prefix in _prefixes(phrase)):
+                continue  # cannot start here: left uncompiled
+            candidate = _compiled(phrase)
             if candidate.pattern.match(normal, at) and _counts(candidate, normal, at):
                 hit = candidate.phrase
                 break
@@ -658,7 +703,7 @@ def detect(text: str) -> Detection | None:
             position = at + 1
             continue
         found.add(hit.category)
-        position = match.end()
+        position = end
     if not found:
         return None
     ordered = tuple(sorted(found, key=_RANK.__getitem__))

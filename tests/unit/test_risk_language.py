@@ -308,3 +308,34 @@ def test_every_phrase_compiles_though_each_letter_is_compiled_only_when_first_ne
 
     assert sum(len(risk_language._identify(first)) for first in risk_language._BUCKETS) == len(
         risk_language._PHRASES)
+
+
+def test_the_word_by_word_search_finds_exactly_what_one_trie_regex_finds():
+    """`_search` tries, at each word, the variants its letters can start, in the trie's order; it
+    must find the same (start, end) as the one regex of every variant it replaced, on every text
+    of this file's tables and on texts made of the phrases' own prefixes run together."""
+    import random
+    import re
+
+    from chalicelib.domain import risk_language as rl
+
+    reference = re.compile(" " + rl._trie([v for p in rl._PHRASES for v in rl._spelt_out(p.pattern)]) + "(?= )")
+    texts = [text for text, _ in MUST_FLAG] + MUST_NOT_FLAG
+    words = sorted({rl._literal_prefix(v)[0].strip() for p in rl._PHRASES for v in rl._spelt_out(p.pattern)}
+                   | {word for text in texts for word in rl.normalise(text).split()})
+    rng = random.Random(16)
+    texts += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    texts += [" ".join(rng.choice(MUST_FLAG)[0] for _ in range(rng.randint(2, 5))) for _ in range(300)]
+    compared = 0
+    for text in texts:
+        normal = rl.normalise(text)
+        position = 0
+        while True:
+            expected = reference.search(normal, position)
+            got = rl._search(normal, position)
+            assert got == ((expected.start(), expected.end()) if expected else None), normal
+            compared += 1
+            if got is None:
+                break
+            position = got[0] + 1
+    assert compared > 5000
