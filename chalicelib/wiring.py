@@ -212,8 +212,9 @@ def _media():
 def _idempotency_store():
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=settings().table("idempotency"),
-                                    boto3_client=boto_client("dynamodb"))
+    from chalicelib.store.base import dynamodb_client
+
+    return DynamoDBPersistenceLayer(table_name=settings().table("idempotency"), boto3_client=dynamodb_client())
 
 
 @provides("revocations")

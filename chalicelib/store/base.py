@@ -46,6 +46,11 @@ def shared_session() -> botocore.session.Session:
 _pynamodb_connection.get_session = shared_session
 
 
+# How every DynamoDB call connects: the tables' `Meta` and the multi-table `Connection` alike, so
+# they all get the one client `_SharingSession` keeps for these options.
+_CONNECTION = {"max_retry_attempts": 3, "connect_timeout_seconds": 5, "read_timeout_seconds": 10}
+
+
 def meta(table: str, **extra):
     """A PynamoDB `Meta` for one of `settings.TABLE_NAMES`."""
     attrs = {
@@ -53,9 +58,7 @@ def meta(table: str, **extra):
         "region": _s.region,
         "host": _s.endpoint_url,
         "billing_mode": "PAY_PER_REQUEST",
-        "max_retry_attempts": 3,
-        "connect_timeout_seconds": 5,
-        "read_timeout_seconds": 10,
+        **_CONNECTION,
         **extra,
     }
     return type("Meta", (), attrs)
@@ -75,8 +78,14 @@ def _shared_connection():
     from pynamodb.connection import Connection
 
     if _connection is None:
-        _connection = Connection(region=_s.region, host=_s.endpoint_url)
+        _connection = Connection(region=_s.region, host=_s.endpoint_url, **_CONNECTION)
     return _connection
+
+
+def dynamodb_client():
+    """The container's DynamoDB client (botocore's, which is boto3's too), the one the tables use:
+    for code that takes a boto3 client (the idempotency layer). One client, one cold-start cost."""
+    return _shared_connection().client
 
 
 def transact_write(**kwargs):
