@@ -79,8 +79,13 @@ def clock() -> Callable[[], Any]:
     return _overrides.get("clock", utc_now)
 
 
+# Services whose client needs what boto3 adds to botocore's (S3's `generate_presigned_post`).
+BOTO3_ONLY = frozenset({"s3"})
+
+
 def boto_client(service: str, region: str | None = None):
-    """One boto3 client per service per container (boto3 clients are thread safe), all made from
+    """One client per service per container (clients are thread safe): botocore's (boto3's
+    import, s3transfer and all, is paid only for S3, whose presigned POST boto3 adds), all made from
     ONE botocore session — the one PynamoDB's tables use — so the service models and endpoint
     data are loaded from disk once per container, not once per client (tens of ms each)."""
     key = f"client:{service}" + (f"@{region}" if region else "")
@@ -89,22 +94,25 @@ def boto_client(service: str, region: str | None = None):
     if key not in _built:
         with _lock:
             if key not in _built:
-                import boto3
                 from botocore.config import Config
 
                 from chalicelib.store.base import shared_session
 
                 s = settings()
                 core = shared_session()
-                # one boto3 session per botocore session: boto3 registers its handlers on creation
-                session = getattr(core, "_haven_boto3", None)
-                if session is None:
-                    session = core._haven_boto3 = boto3.session.Session(botocore_session=core)
-                _built[key] = session.client(
-                    service, region_name=region or s.region, endpoint_url=s.endpoint_url,
-                    config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                  signature_version="s3v4" if service == "s3" else None),
-                )
+                options = dict(region_name=region or s.region, endpoint_url=s.endpoint_url,
+                               config=Config(retries={"mode": "standard", "max_attempts": 3},
+                                             signature_version="s3v4" if service == "s3" else None))
+                if service not in BOTO3_ONLY:  # botocore's own client: importing boto3 costs ~200 ms
+                    _built[key] = core.create_client(service, **options)
+                else:
+                    import boto3
+
+                    # one boto3 session per botocore session: boto3 registers its handlers on creation
+                    session = getattr(core, "_haven_boto3", None)
+                    if session is None:
+                        session = core._haven_boto3 = boto3.session.Session(botocore_session=core)
+                    _built[key] = session.client(service, **options)
     return _built[key]
 
 

@@ -15,13 +15,47 @@ The SDK and KMS are touched only when a body is.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import sys
 import threading
 import time
+import types
 from collections import OrderedDict
 
 from chalicelib.errors import HavenError
 
 PROVIDER_ID = "haven-room-key"
+
+
+class _Deferred(types.ModuleType):
+    """Stands in `sys.modules` for a module not imported yet; the first attribute read imports
+    the real one (which then takes its place in `sys.modules`) and reads it there."""
+
+    _lock = threading.Lock()
+
+    def __getattr__(self, name):
+        real = self.__dict__.get("_real")
+        if real is None:
+            with self._lock:
+                real = self.__dict__.get("_real")
+                if real is None:
+                    if sys.modules.get(self.__name__) is self:
+                        del sys.modules[self.__name__]
+                    real = self.__dict__["_real"] = importlib.import_module(self.__name__)
+        return getattr(real, name)
+
+
+def _import_sdk():
+    """The Encryption SDK, imported with boto3 deferred if nothing imported it yet. The SDK
+    imports boto3 at its top for its KMS key provider, which Haven does not use (a room key is a
+    raw AES key, unwrapped with Haven's own KMS client), and boto3's import (s3transfer and all)
+    would add ~200 ms to the first request that touches a body. The SDK's `boto3` is a
+    `_Deferred` until something reads from it (Haven's S3 client, in `wiring`)."""
+    if "boto3" not in sys.modules:
+        sys.modules["boto3"] = _Deferred("boto3")
+    import aws_encryption_sdk
+
+    return aws_encryption_sdk
 
 
 class MessageCipher:
@@ -49,7 +83,7 @@ class MessageCipher:
 
     def _client(self):
         if self._sdk is None:
-            import aws_encryption_sdk
+            aws_encryption_sdk = _import_sdk()
             from aws_encryption_sdk.identifiers import CommitmentPolicy
 
             self._sdk = aws_encryption_sdk.EncryptionSDKClient(
@@ -62,6 +96,7 @@ class MessageCipher:
         return {"purpose": self.KEY_PURPOSE, self.SCOPE: room_id}
 
     def _master_key(self, room_id: str, plaintext_key: bytes):
+        _import_sdk()
         from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
         from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
         from aws_encryption_sdk.key_providers.raw import RawMasterKey
@@ -116,6 +151,7 @@ class MessageCipher:
         """Seal `plaintext` with the room's key. `purpose` and `context` (e.g. the clinical
         record's `{"booking_id"}`) go into the encryption context, so a sealed record cannot be
         passed off as a message, or one booking's entry as another's."""
+        _import_sdk()
         from aws_encryption_sdk.identifiers import Algorithm
 
         master_key = self._room_master_key(room_id, key_blob)

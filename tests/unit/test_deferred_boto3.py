@@ -1,0 +1,28 @@
+"""The Encryption SDK imports boto3 (for a KMS key provider Haven does not use); Haven defers that
+import until something reads from boto3, so a request that only reads or writes sealed bodies does
+not pay for boto3 and s3transfer (issue 16: cold start)."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from chalicelib.adapters.crypto import _import_sdk
+_import_sdk()
+import aws_encryption_sdk  # noqa: F401  (the SDK's own `import boto3` done)
+print("s3transfer" in sys.modules, type(sys.modules["boto3"]).__name__)
+import boto3
+from boto3.session import Session
+print(boto3.session.Session is Session, type(sys.modules["boto3"]).__name__, "s3transfer" in sys.modules)
+from aws_encryption_sdk.key_providers import kms
+print(kms.boto3.session.Session is Session)
+"""
+
+
+def test_the_sdk_is_imported_without_boto3_until_boto3_is_read():
+    out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:3] == ["False _Deferred", "True module True", "True"]
