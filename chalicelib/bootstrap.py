@@ -7,7 +7,7 @@ other in a circle (a test checks the whole import graph of `chalicelib`).
 
     message_staged(post)                                 the reply promise, alerts: staged in the
                                                         message's own transaction (services.rooms.Post)
-    message_posted(room, caller, message, now, other)   risk language in client messages
+    message_posted(room, caller, message, now, people)  risk language in client messages
     booking_changed(change, now)                         a referral client's discharge timer
     provider_changed(client_id, old_provider_id, now)    open session requests end (provider_unavailable)
     provider_deactivated(provider_id, now)               the same, for all of the provider's requests

@@ -5,7 +5,6 @@ Visibility (SPEC §1): a room the caller is not a member of is 404, never 403.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
 from chalicelib import wiring
 from chalicelib.adapters.media import final_key
@@ -146,7 +145,7 @@ def post_member(caller: Caller, room_id: str, now: datetime, *, kind: str, text:
         outbox.deliver_all(uow.records, now)
         metrics.add_metric(name="MessagePosted", unit="Count", value=1)
         logger.info("message posted", extra={"room_id": room_id, "message_id": message.id, "kind": kind})
-        after_member_message(room, caller, message, now)
+        after_member_message(room, caller, message, now, post)
         return message, room, False
     raise HavenError("The room changed while the message was being posted; post it again.", "request_in_progress")
 
@@ -188,13 +187,14 @@ def post_system(room_id: str, text: str, now: datetime, *, to: str | None = None
     raise HavenError("The room changed while a notice was being posted; it is retried.", "request_in_progress")
 
 
-def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime) -> None:
+def after_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime,
+                         post: Post | None = None) -> None:
     """Publish `message_posted` once the message is stored: the handlers `bootstrap` subscribed
     react (risk language in a client's text). The reply promise and the alert were written with
-    the message (`message_staged`)."""
-    other_id = room.provider_id if caller.is_client else room.client_id
-    other = cache(lambda: user_store.get(other_id))
-    wiring.publish("message_posted", room, caller, message, now, other)
+    the message (`message_staged`). `people()`: both members' profiles, read at most once per
+    post (the staging may have read them already)."""
+    people = (post or Post(room, caller, 0, now, None)).profiles
+    wiring.publish("message_posted", room, caller, message, now, people)
 
 
 def messages(caller: Caller, room_id: str, limit: int, cursor: str | None, now: datetime) -> dict:

@@ -17,6 +17,7 @@ A hit is ONE transaction:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from chalicelib import wiring
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 ATTEMPTS = 3
 
 
-def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime, other=None) -> None:
+def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, now: datetime, people=None) -> None:
     """Check a client's text message; act on a hit. Never raises."""
     if not caller.is_client or message.kind != "text" or message.body is None:
         return
@@ -49,7 +50,7 @@ def on_member_message(room: RoomModel, caller: Caller, message: MessageModel, no
         detection = risk_language.detect(wiring.get("cipher").decrypt(room.id, message.body, room.key_blob))
         if detection is None:
             return
-        act(room, message, detection, now, other)
+        act(room, message, detection, now, people)
     except Exception as error:  # the message is stored; a failed check must not fail the sender
         metrics.add_metric(name="RiskCheckFailed", unit="Count", value=1)
         logger.error("risk language check failed", extra={"room_id": room.id, "message_id": message.id,
@@ -67,9 +68,12 @@ def crisis_text(region: str | None) -> str:
 
 
 def act(room: RoomModel, message: MessageModel, detection: Detection, now: datetime,
-        other=None) -> bool:
-    """Flag, alert, post the crisis resources and arm the unread check, in one transaction."""
+        people=None) -> bool:
+    """Flag, alert, post the crisis resources and arm the unread check, in one transaction.
+    `people()`: the members' profiles by id (one read for both; the post may have read them)."""
     s = wiring.settings()
+    if people is None:
+        people = cache(lambda: user_store.get_many([i for i in (room.client_id, room.provider_id) if i]))
     seq = int(message.seq)
     for _attempt in range(ATTEMPTS):
         alert = _quiet(room.risk_alert_at, now, s.risk_alert_interval_seconds)
@@ -81,12 +85,12 @@ def act(room: RoomModel, message: MessageModel, detection: Detection, now: datet
             alert_quiet_since=now - timedelta(seconds=s.risk_alert_interval_seconds) if alert else None,
             notice_quiet_since=now - timedelta(seconds=s.risk_notice_interval_seconds) if notice else None)
         if alert:
-            provider = other() if other is not None else user_store.get(room.provider_id)
+            provider = people().get(room.provider_id)
             if provider is not None:
                 uow.record(outbox.record(f"risk_msg:{room.id}:{seq}:provider", "risk_message_provider",
                                          provider.email, {"room_id": room.id}, now))
         if notice:
-            client = user_store.get(room.client_id)
+            client = people().get(room.client_id)
             uow.record(outbox.room_message(f"risk_msg:{room.id}:{seq}:crisis", room.id,
                                            crisis_text(client.region if client else None), now, to="client"))
         uow.put(store.timer(store.risk_unread_timer_id(room.id, seq), store.RISK_UNREAD_KIND, room.id,
