@@ -151,8 +151,8 @@ def run() -> list[dict]:
                large["reads_per_due"], "items", baseline=empty["reads_per_due"],
                target=f"<= {TARGET_ITEMS}, flat", ok=max(per_due) <= TARGET_ITEMS and len(set(per_due)) == 1,
                note=" / ".join(f"{v:.2f}" for v in per_due) + f" (the {LARGE - FILLER:,} more written in "
-                    f"{large_fill_ms / 1000:.0f} s; one run at {LARGE:,}); the reply deadline reads the provider "
-                    "per due item (services/replies.py)"),
+                    f"{large_fill_ms / 1000:.0f} s; one run at {LARGE:,}); each due item carries the provider id "
+                    "and its escalation time; the email's address is read when it is sent (outbox, apart)"),
         result(f"deadlines sweep, wall time ({FILLER:,} settled or future + {DUE} due)", full["wall_ms"], "ms",
                baseline=empty["wall_ms"], target=f"<= {TARGET_RATIO}x", ok=full["wall_ms"] / empty["wall_ms"] <= TARGET_RATIO,
                note=f"median of {RUNS} runs; the {FILLER:,} items were written in {fill_ms / 1000:.1f} s; "
