@@ -62,8 +62,16 @@ def generate(messages: int, media_mib: int, media_files: int) -> tuple[str, dict
               languages=["en"], date_of_birth="1990-04-21").save()
     UserModel(provider_id, role="provider", email="bench-dr@example.com", name="Dr. Bench", timezone="UTC",
               created_at=iso(NOW), kind="therapist").save()
-    room, _ = room_store.create_or_reassign(client_id, provider_id, "therapist", iso(NOW), "subscription",
-                                            new_key=cipher.new_room_key)
+    from chalicelib.store.unit_of_work import UnitOfWork
+
+    uow = UnitOfWork()  # the room as matching opens one (services/matching.py)
+    room_id = room_store.room_id_for(client_id, "therapist")
+    room_store.stage_new_room(uow, client_id, provider_id, "therapist", iso(NOW),
+                              {"provider_id": provider_id, "at": iso(NOW), "by": "ops", "reason": "bench"},
+                              plan_kind="subscription",
+                              key_blob=cipher.new_room_key(room_id))
+    uow.commit()
+    room = room_store.get(room_id, consistent=True)
     s3 = wiring.get("media").client
     block = os.urandom(MIB)
     per_file = max(1, media_mib // max(1, media_files)) if media_mib else 0
