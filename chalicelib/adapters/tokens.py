@@ -11,10 +11,10 @@ Expiry is judged against real time, not the injected clock: it is a security bou
 The token is checked here with `cryptography` (RSA PKCS#1 v1.5 with SHA-256, the only algorithm
 accepted) rather than PyJWT, whose import (its x509 and SSH key support) cost about 175 ms of
 every cold start's first request against 40 ms for the RSA verification alone (issue 16). The
-checks are PyJWT's for these options, no leeway: three base64url segments of JSON objects,
+checks are PyJWT's for these options: three base64url segments of JSON objects,
 `alg` RS256 and a string `kid`; the signature; `exp`, `iat`, `sub`, `aud`, `iss`, `token_use`
-required; `exp` after now; `iat` and `nbf` (if any) not after now (`SKEW_SECONDS` allowed for the
-clocks of Cognito and the function); issuer equal; audience equal
+required; `exp` after now (no leeway); `iat` and `nbf` (if any) not after now (`SKEW_SECONDS`
+allowed for the clocks of Cognito and the function); issuer equal; audience equal
 (or in a list); then `token_use` `id`.
 """
 from __future__ import annotations
