@@ -26,3 +26,25 @@ def test_the_sdk_is_imported_without_boto3_until_boto3_is_read():
     out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split("\n")[:3] == ["False _Deferred", "True module True", "True"]
+
+
+PROBE_SUBMODULE_FIRST = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from chalicelib.adapters.crypto import _import_sdk
+_import_sdk()
+import aws_encryption_sdk  # noqa: F401
+from boto3.dynamodb.types import TypeDeserializer  # what powertools' idempotency layer imports first
+import boto3
+import boto3.session
+print(type(boto3).__name__, boto3.Session is boto3.session.Session is sys.modules["boto3.session"].Session,
+      boto3.dynamodb.types.TypeDeserializer is TypeDeserializer)
+"""
+
+
+def test_a_submodule_imported_first_loads_the_real_boto3_once():
+    out = subprocess.run([sys.executable, "-c", PROBE_SUBMODULE_FIRST, str(ROOT)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[0] == "module True True"
+
