@@ -5,7 +5,7 @@ from chalicelib import wiring
 from chalicelib.api import models
 from chalicelib.api.routing import route
 from chalicelib.identity import OPS
-from chalicelib.services import matching, ops, providers
+from chalicelib.services import assignments, ops, providers
 
 bp = Blueprint(__name__)
 
@@ -25,7 +25,7 @@ def set_plan(client_id, caller, body):
        summary="Assign a client to a provider under the matching filters (unless `force`); creates or hands "
                "over the client's room")
 def assign(caller, body):
-    return matching.assign(caller, body, wiring.clock()())
+    return assignments.assign(caller, body, wiring.clock()())
 
 
 @route(bp, "/ops/providers", "GET", roles=(OPS,), query=models.OpsProvidersQuery,

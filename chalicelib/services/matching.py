@@ -1,6 +1,7 @@
-"""Matching and continuity of care (SPEC §2): intake, a change of provider, ops assignments,
-deactivation, and the deadlines sweep's steps (waiting clients, a deactivated provider's clients,
-handover follow-ups).
+"""Matching and continuity of care (SPEC §2): intake and a change of provider, and the one
+transaction every change of who cares for a client goes through (`_commit`), which ops
+assignments (`services.assignments`) and the deadlines sweep's steps (`services.matching_sweeps`:
+waiting clients, a deactivated provider's clients, handover follow-ups) use too.
 
 Candidates are read through the listings index (`store.listings`: the providers licensed in the
 client's region or its bare country, of the wanted kind), then chosen by the pure rules of
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib import wiring
-from chalicelib.clock import iso, parse_iso
+from chalicelib.clock import iso
 from chalicelib.domain import matching as rules
 from chalicelib.errors import HavenError, NotFound
 from chalicelib.identity import Caller
@@ -411,176 +412,3 @@ def change_provider(caller: Caller, body: dict, now: datetime) -> dict:
         return Answer(MATCHED, chosen.reasons, chosen.provider_id, room_id)
 
     return _retrying(attempt).view()
-
-
-# --- ops ---------------------------------------------------------------------------------------------
-
-def _assignment_scene(client_id: str, provider_id: str) -> tuple[Scene, UserModel]:
-    """Both people, the client's possible rooms and waiting items in ONE BatchGetItem (plus one
-    GetItem for the provider who has the room now, on a change)."""
-    rooms = {kind: room_store.room_id_for(client_id, kind) for kind in listings.KINDS}
-    timers = {kind: care.waiting_id(client_id, kind) for kind in listings.KINDS}
-    found = batch_get({UserModel: [client_id, provider_id], RoomModel: list(rooms.values()),
-                       TimerModel: list(timers.values())})
-    client, provider = found[UserModel].get(client_id), found[UserModel].get(provider_id)
-    if client is None or client.role != "client":
-        raise NotFound("client")
-    if provider is None or provider.role != "provider":
-        raise NotFound("provider")
-    if not provider.active:
-        raise HavenError("This provider is not active.", "invalid_state", details={"state": "inactive"})
-    kind = provider.kind
-    room = found[RoomModel].get(rooms.get(kind, ""))
-    current = None
-    if room is not None and room.provider_id:
-        current = provider if room.provider_id == provider.id else user_store.get(room.provider_id)
-    return Scene(client, kind, room, current, found[TimerModel].get(timers.get(kind, "")),
-                 {provider.id: provider}), provider
-
-
-def assign(caller: Caller, body: dict, now: datetime) -> dict:
-    """`PUT /ops/assignments`: ops choose the provider; the filters of matching that ops may not
-    skip silently are checked (`not_licensed`, `language_mismatch`, `at_capacity`) unless
-    `force`, which the room's history records with who and when."""
-    forced = bool(body.get("force"))
-
-    def attempt(n: int) -> dict:
-        scene, provider = _assignment_scene(body["client_id"], body["provider_id"])
-        client = scene.client
-        already = scene.current is not None and scene.current.id == provider.id
-        needs = rules.Needs(region=client.region or "", languages=tuple(client.languages or ()))
-        rules.check_assignment(candidate(provider), needs, force=forced, already_assigned=already)
-        out = {"room_id": scene.room_id, "client_id": client.id, "provider_id": provider.id,
-               "provider_kind": provider.kind, "forced": False}
-        if already:
-            finish_handover(scene.room, now)  # a retry of an assignment whose request died after its commit
-            return out
-        # Refused (the last place went meanwhile): read again; the check above then says at_capacity.
-        _commit(scene, Move(ASSIGNMENT, caller.id, provider, forced=forced, notify_first=False), now)
-        if forced:
-            metrics.add_metric(name="AssignmentForced", unit="Count", value=1)
-            out.update(forced=True, forced_by=caller.id, forced_at=iso(now))
-        return out
-
-    return _retrying(attempt)
-
-
-def open_or_hand_over(client_id: str, provider_id: str, by: str, now: datetime) -> str:
-    """SPEC (session requests): acceptance with a provider the client shares no room with opens one,
-    or hands the client's room of that kind over under the change-of-provider rule (the old
-    provider's future sessions cancelled, open requests ended, all told), with no capacity re-check.
-    Returns the room id."""
-    def attempt(n: int) -> str:
-        scene, provider = _assignment_scene(client_id, provider_id)
-        if scene.current is not None and scene.current.id == provider.id:
-            finish_handover(scene.room, now)
-            return scene.room_id
-        return _commit(scene, Move(ACCEPTED_REQUEST, by, provider, notify_first=False, check_capacity=False), now)
-
-    return _retrying(attempt)
-
-
-# --- the deadlines sweep -------------------------------------------------------------------------------
-
-def sweep_deactivations(now: datetime) -> int:
-    """The clients of each deactivated provider, re-matched (or left waiting) one room at a time:
-    found through the rooms' `by_provider` index, each handover conditioned on the room still
-    being that provider's, so a replayed or overlapping run acts once per client. The due item
-    is settled when the provider has no room left."""
-    s = wiring.settings()
-    moved = 0
-    for timer in care.due(care.DEACTIVATED, now, s.sweep_batch):
-        provider_id = timer.ref_id
-        rooms = list(RoomModel.by_provider.query(provider_id, limit=s.sweep_batch))
-        for room in rooms:
-            if _each(_rematch, room.client_id, room.provider_kind, provider_id, now, ids={"room_id": room.id}):
-                moved += 1
-        if not rooms:
-            care.settle(timer.id, "done", now, expect_due_at=timer.due_at)
-    return moved
-
-
-def _rematch(client_id: str, kind: str, gone_provider_id: str, now: datetime) -> bool:
-    """One client of a deactivated provider: a new provider, or none and waiting."""
-    def attempt(n: int) -> bool:
-        client = user_store.get(client_id)
-        if client is None:
-            return False
-        scene = _scene(client, kind, client.region, extra_ids=(gone_provider_id,))
-        if scene.current is None or scene.current.id != gone_provider_id:
-            return False  # handed over already (a replay, or another run)
-        chosen = None
-        if client.status != "discharged":  # a discharged client keeps the room to read, no new provider
-            chosen = _choose(scene, needs_of(client, kind, with_name=False), now, exclude=(gone_provider_id,))
-        to = scene.providers[chosen.provider_id] if chosen else None
-        _commit(scene, Move(DEACTIVATION, HAVEN, to, chosen.reasons if chosen else ()), now)
-        return True
-
-    return bool(_retrying(attempt))
-
-
-def sweep_waiting(now: datetime) -> dict:
-    """Every waiting client is tried again; ops are told once about each one waiting 48 h."""
-    s = wiring.settings()
-    counts = {"waiting_matched": 0, "waiting_ops_told": 0}
-    for timer in care.due(care.WAITING, now, s.sweep_batch):
-        matched, told = _each(_retry_waiting, timer, now, ids={"timer_id": timer.id}) or (0, 0)
-        counts["waiting_matched"] += matched
-        counts["waiting_ops_told"] += told
-    return counts
-
-
-def _retry_waiting(timer: TimerModel, now: datetime) -> tuple[int, int]:
-    """(matched, ops told) for one waiting item. Every write is conditioned on the item still
-    being due at the time this run read, so overlapping or replayed runs act once."""
-    s = wiring.settings()
-    data = dict(timer.data or {})
-    client = user_store.get(data.get("client_id") or timer.ref_id)
-    kind = data.get("kind")
-    if client is None or client.status == "discharged" or kind not in listings.KINDS:
-        care.settle(timer.id, "dropped", now, expect_due_at=timer.due_at)
-        return 0, 0
-    scene = _scene(client, kind, client.region)
-    scene.waiting = timer
-    from_provider = data.get("from_provider_id")
-    if scene.current is not None and scene.current.id != from_provider:
-        care.settle(timer.id, "moot", now, expect_due_at=timer.due_at)  # ops assigned someone meanwhile
-        return 0, 0
-    needs = needs_of(client, kind, with_name=data.get("reason") == INTAKE)
-    chosen = _choose(scene, needs, now, exclude=(from_provider,) if from_provider else ())
-    if chosen is not None:
-        try:
-            _commit(scene, Move(data.get("reason") or INTAKE, HAVEN, scene.providers[chosen.provider_id],
-                                chosen.reasons, expect_waiting_due=timer.due_at), now)
-            return 1, 0
-        except Refused:  # the place went meanwhile, or another run acted: try again next run
-            pass
-    told = 0
-    since = parse_iso(data["since"]) if data.get("since") else now
-    if not data.get("ops_told") and now - since >= timedelta(hours=s.waiting_ops_notice_hours):
-        # Keyed by the client, the kind and the start of the wait: sent once, even across replays.
-        told = int(outbox.send(f"waiting_ops#{client.id}#{kind}#{data.get('since')}", "care_waiting_ops",
-                               s.ops_email, {"client_id": client.id, "provider_kind": kind,
-                                             "since": data.get("since"), "reason": data.get("reason")}, now))
-        data["ops_told"] = True
-    care.move_on(timer, now + timedelta(minutes=s.match_retry_minutes), data)
-    return 0, told
-
-
-def sweep_followups(now: datetime) -> int:
-    done = 0
-    for timer in care.due(care.FOLLOWUP, now, wiring.settings().sweep_batch):
-        if _each(follow_up, timer.id, dict(timer.data or {}), now, ids={"timer_id": timer.id}) is not False:
-            done += 1
-    return done
-
-
-def _each(step, *args, ids: dict):
-    """One due item's step: a failure is logged (ids only) and left for the next run, never
-    stopping the others. Returns the step's result, or False when it failed."""
-    try:
-        return step(*args)
-    except Exception as error:
-        logger.exception("matching step failed", extra={**ids, "error": type(error).__name__})
-        metrics.add_metric(name="MatchingStepFailed", unit="Count", value=1)
-        return False

@@ -48,7 +48,7 @@ def _booking_steps(now: datetime) -> dict:
 def _matching_steps(now: datetime) -> dict:
     """Continuity of care: a deactivated provider's clients re-matched (or waiting), waiting
     clients tried again (ops told once after 48 h), unfinished handovers finished."""
-    from chalicelib.services import matching
+    from chalicelib.services import matching_sweeps
 
-    return {"clients_rematched": matching.sweep_deactivations(now), **matching.sweep_waiting(now),
-            "handovers_followed_up": matching.sweep_followups(now)}
+    return {"clients_rematched": matching_sweeps.sweep_deactivations(now), **matching_sweeps.sweep_waiting(now),
+            "handovers_followed_up": matching_sweeps.sweep_followups(now)}

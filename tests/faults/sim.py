@@ -366,7 +366,7 @@ class Runner:
         import uuid
 
         from chalicelib.identity import Caller
-        from chalicelib.services import clients, matching, ops, providers
+        from chalicelib.services import assignments, clients, ops, providers
 
         from chalicelib.store.models import ALL_MODELS
 
@@ -393,7 +393,7 @@ class Runner:
             clients.register(Caller(c.id, c.email, "client"),
                              {"name": f"Client {c.key}", "date_of_birth": date(1990, 4, 21), "timezone": c.tz,
                               "region": "US-NY", "languages": ["en"]}, now)
-            c.room_id = matching.assign(Caller("ops-sim", "ops@haven.example", "ops"),
+            c.room_id = assignments.assign(Caller("ops-sim", "ops@haven.example", "ops"),
                                         {"client_id": c.id, "provider_id": c.provider.id}, now)["room_id"]
             ops.set_plan(c.id, {"kind": "subscription", "live_credits": LIVE_CREDITS, "period_anchor": ANCHOR}, now)
 

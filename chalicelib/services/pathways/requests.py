@@ -341,9 +341,9 @@ def _ensure_room(p: Parties, now: datetime) -> str:
     sessions with the client are cancelled, their open requests end). No capacity re-check."""
     if p.room is not None:
         return p.room.id
-    from chalicelib.services import matching  # the one place rooms change hands
+    from chalicelib.services import assignments  # rooms change hands through matching's one transaction
 
-    room_id = matching.open_or_hand_over(p.client.id, p.provider.id, p.client.id, now)
+    room_id = assignments.open_or_hand_over(p.client.id, p.provider.id, p.client.id, now)
     logger.info("room opened by an accepted request", extra={"room_id": room_id})
     return room_id
 
