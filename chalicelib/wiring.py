@@ -234,9 +234,9 @@ def _revocations():
 
 @provides("video")
 def _video():
-    from chalicelib.adapters.video import LocalVideo
+    from chalicelib.adapters.video import JoinLinks
 
-    return LocalVideo(settings().public_base_url, lambda: get("signing_key"))
+    return JoinLinks(settings().public_base_url, lambda: get("signing_key"))
 
 
 @provides("meetings")

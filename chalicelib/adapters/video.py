@@ -60,5 +60,3 @@ class JoinLinks:
     def room_url(self, room_id: str) -> str:
         return f"{self.base_url}/rooms/{room_id}"
 
-
-LocalVideo = JoinLinks  # the name wiring.py knows it by

@@ -12,21 +12,13 @@ import threading
 from chalice import Chalice
 
 
+_serving = threading.local()
+
+
+def _per_thread(name: str) -> property:
+    return property(lambda self: getattr(_serving, name, None), lambda self, value: setattr(_serving, name, value))
+
+
 class Haven(Chalice):
-    _serving = threading.local()
-
-    @property
-    def current_request(self):
-        return getattr(self._serving, "request", None)
-
-    @current_request.setter
-    def current_request(self, value) -> None:
-        self._serving.request = value
-
-    @property
-    def lambda_context(self):
-        return getattr(self._serving, "lambda_context", None)
-
-    @lambda_context.setter
-    def lambda_context(self, value) -> None:
-        self._serving.lambda_context = value
+    current_request = _per_thread("current_request")
+    lambda_context = _per_thread("lambda_context")

@@ -115,8 +115,7 @@ def stage_member_message(uow, room: RoomModel, role: str, sender_id: str | None,
 
 def posted_by_request(room: RoomModel, role: str, request: str | None) -> int | None:
     """The seq of the message this keyed request already posted in the room (a retry), if any."""
-    last = {"client": room.last_post_client, "provider": room.last_post_provider,
-            "system": room.last_post_system}[role]
+    last = getattr(room, LAST_POST[role].attr_name)
     if not request or not last or not last.startswith(request + "#"):
         return None
     return int(last.rsplit("#", 1)[1])
